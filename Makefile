@@ -1,0 +1,92 @@
+# Active-labeling workflow: one entry point for building, testing and running.
+# `make run` and `make test` are the two commands a newcomer needs (see README.md).
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules --warn-undefined-variables
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+ARGS ?=
+
+# The Lambda runtime the zips are built for (must match terraform var.lambda_runtime / var.lambda_architecture).
+LAMBDA_PYTHON ?= 3.12
+LAMBDA_ARCH ?= x86_64
+WHEEL_PLATFORM := manylinux2014_$(subst arm64,aarch64,$(LAMBDA_ARCH))
+WHEELHOUSE := build/wheelhouse/py$(LAMBDA_PYTHON)-$(LAMBDA_ARCH)
+LAMBDA_RUNTIME_SITE := build/lambda-runtime/python
+
+FUNCTIONS := $(sort $(patsubst functions/%/handler.py,%,$(wildcard functions/*/handler.py)))
+ZIPS := $(FUNCTIONS:%=build/lambda/%.zip)
+SHARED_SOURCES := $(wildcard functions/shared/labeling_common/*.py) $(wildcard schemas/*.schema.json)
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+# --- environment ---------------------------------------------------------------------------------
+
+$(VENV)/.installed: requirements/dev.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements/dev.lock
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed ## Create the project virtualenv from requirements/dev.lock
+
+.PHONY: lock
+lock: ## Re-resolve requirements/dev.txt into requirements/dev.lock
+	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/pip install --quiet -r requirements/dev.txt
+	build/lock-venv/bin/pip freeze --exclude-editable > requirements/dev.lock
+
+# --- Lambda packaging ----------------------------------------------------------------------------
+
+$(WHEELHOUSE)/.done: functions/requirements.txt | $(VENV)/.installed
+	rm -rf $(WHEELHOUSE) && mkdir -p $(WHEELHOUSE)
+	$(PIP) download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+	  --platform $(WHEEL_PLATFORM) --python-version $(LAMBDA_PYTHON) --implementation cp \
+	  -r functions/requirements.txt -d $(WHEELHOUSE)
+	touch $@
+
+.PHONY: wheelhouse
+wheelhouse: $(WHEELHOUSE)/.done ## Download the Lambda runtime's third-party wheels
+
+.SECONDEXPANSION:
+build/lambda/%.zip: $$(wildcard functions/$$*/*.py) $(SHARED_SOURCES) functions/build_zip.py $(WHEELHOUSE)/.done
+	$(PY) functions/build_zip.py $* --wheelhouse $(WHEELHOUSE) --out-dir build/lambda
+
+build/lambda/build-info.json: $(ZIPS)
+	printf '{"python": "%s", "architecture": "%s"}\n' "$(LAMBDA_PYTHON)" "$(LAMBDA_ARCH)" > $@
+
+.PHONY: build
+build: $(ZIPS) build/lambda/build-info.json ## Build one reproducible zip per Lambda function under build/lambda/
+
+# What the Lambda runtime itself provides (boto3 and its pure-Python dependencies), for local mode.
+$(LAMBDA_RUNTIME_SITE)/.done: requirements/dev.lock | $(VENV)/.installed
+	rm -rf $(LAMBDA_RUNTIME_SITE)
+	grep -E '^(boto3|botocore|s3transfer|jmespath|urllib3|python-dateutil|six)==' requirements/dev.lock > build/lambda-runtime.txt
+	$(PIP) install --quiet --disable-pip-version-check --no-deps --no-compile --target $(LAMBDA_RUNTIME_SITE) -r build/lambda-runtime.txt
+	rm -rf $(LAMBDA_RUNTIME_SITE)/bin
+	touch $@
+
+.PHONY: lambda-runtime
+lambda-runtime: $(LAMBDA_RUNTIME_SITE)/.done ## Build the local stand-in for the Lambda runtime's boto3
+
+# --- quality -------------------------------------------------------------------------------------
+
+.PHONY: lint
+lint: $(VENV)/.installed ## ruff on all Python code
+	$(VENV)/bin/ruff check functions local containers tests
+
+.PHONY: test
+test: $(VENV)/.installed build lambda-runtime lint ## Everything CI runs: lint, unit/handler/schema/ASL/packaging tests
+	LAMBDA_RUNTIME_SITE=$(abspath $(LAMBDA_RUNTIME_SITE)) $(PY) -m pytest $(ARGS)
+
+.PHONY: clean
+clean: ## Remove build outputs (keeps the virtualenv)
+	rm -rf build .pytest_cache .ruff_cache

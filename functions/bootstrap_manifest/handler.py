@@ -1,0 +1,40 @@
+"""Bootstrap Lambda: working manifest version 0 with record ids, counts, checkpoint (or resume)."""
+
+from __future__ import annotations
+
+from labeling_common import checkpoint, layout, progress, s3io
+from labeling_common.errors import InvalidManifest
+from labeling_common.labels import LabelCategories
+from labeling_common.manifest import LineChecker, Tally
+from labeling_common.observability import entrypoint, logger, metrics
+
+from .logic import counts_or_error, identity, number_records, resumed_progress
+
+
+@entrypoint("bootstrap_manifest")
+def lambda_handler(event: dict, context: object) -> dict:
+    config = event["config"]
+    saved = checkpoint.load(config["output_uri"])
+    if saved is not None:
+        resumed = resumed_progress(config, saved)
+        logger.info("resuming run", run_id=resumed["run_id"], step=resumed["step"], next=resumed["next"])
+        return resumed
+
+    run = layout.run_id(config["output_uri"], event["execution"]["name"])
+    categories = LabelCategories.from_config(s3io.read_json(config["label_config_uri"]))
+    checker = LineChecker(config["label_attribute"], categories, InvalidManifest, mode="input")
+    tally = Tally(config["label_attribute"])
+    working_uri = layout.working_manifest(config["output_uri"], 0)
+    encryption = s3io.encryption_args(config["kms_key_id"])
+    with s3io.JsonLinesWriter(working_uri, encryption=encryption) as writer:
+        for record in number_records(s3io.iter_json_lines(config["manifest_uri"], what="input manifest"), checker, tally):
+            writer.write(record)
+        counts = counts_or_error(tally, config["manifest_uri"])
+
+    state = progress.build(
+        config, run_id=run, step=0, manifest_uri=working_uri, counts=counts, rounds_done=0, validation_uri=None
+    )
+    checkpoint.save(config, state, identity=identity(config), history_entry={"kind": "bootstrap", "step": 0, **counts})
+    metrics.add_metric(name="InputRecords", unit="Count", value=counts["total"])
+    logger.info("working manifest created", run_id=run, **counts)
+    return state

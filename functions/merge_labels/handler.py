@@ -1,0 +1,65 @@
+"""MergeLabels Lambda: working manifest version N -> N+1 with a human or auto-label batch; checkpoint."""
+
+from __future__ import annotations
+
+from labeling_common import checkpoint, layout, progress, s3io
+from labeling_common.errors import InvalidLabeledBatch
+from labeling_common.labels import LabelCategories
+from labeling_common.manifest import RECORD_ID_KEY, LineChecker
+from labeling_common.observability import entrypoint, logger, metrics
+
+from .logic import Merge, Updates, callback_manifest_uri, read_answers, read_auto_labels
+
+
+def _human_updates(config: dict, event: dict) -> tuple[Updates, str]:
+    batch, labeling = event["batch"], event["labeling"]
+    if "callback_answer" in labeling:
+        labeled_uri = callback_manifest_uri(labeling["callback_answer"], batch["job_name"])
+    else:
+        labeled_uri = labeling["labeled_manifest_uri"]
+    if not s3io.exists(labeled_uri):
+        raise InvalidLabeledBatch(f"labeled manifest {labeled_uri} does not exist", field="$.labeling")
+    categories = LabelCategories.from_config(s3io.read_json(config["label_config_uri"]))
+    checker = LineChecker(config["label_attribute"], categories, InvalidLabeledBatch, mode="answer")
+    expected = {record[RECORD_ID_KEY] for record in s3io.iter_records(batch["manifest_uri"])}
+    where = f"labeled manifest {labeled_uri}"
+    lines = s3io.iter_json_lines(labeled_uri, what="labeled manifest")
+    return read_answers(lines, checker, expected, where), labeled_uri
+
+
+@entrypoint("merge_labels")
+def lambda_handler(event: dict, context: object) -> dict:
+    config, state = event["config"], event["progress"]
+    attribute = config["label_attribute"]
+    if event["source"] == "human":
+        updates, source_uri = _human_updates(config, event)
+    else:
+        source_uri = event["round_result"]["auto_labels_uri"]
+        updates = read_auto_labels(s3io.iter_records(source_uri), attribute)
+
+    step = state["step"] + 1
+    merged_uri = layout.working_manifest(config["output_uri"], step)
+    merge = Merge(attribute, updates)
+    with s3io.JsonLinesWriter(merged_uri, encryption=s3io.encryption_args(config["kms_key_id"])) as writer:
+        for record in merge.apply(s3io.iter_records(state["manifest_uri"])):
+            writer.write(record)
+        merge.check_complete()
+    counts = merge.tally.counts(validation=state["counts"]["validation"])
+
+    common = {"run_id": state["run_id"], "step": step, "manifest_uri": merged_uri, "counts": counts,
+              "validation_uri": state["validation_uri"]}
+    if event["source"] == "human":
+        batch = event["batch"]
+        new_state = progress.build(config, rounds_done=state["round"], stalled=merge.applied == 0, **common)
+        entry = {"kind": "human_batch", "step": step, "job_name": batch["job_name"], "batch_kind": batch["kind"],
+                 "sent": batch["record_count"], "labeled": merge.applied, "labeled_manifest_uri": source_uri}
+        metrics.add_metric(name="HumanLabelsMerged", unit="Count", value=merge.applied)
+    else:
+        result = event["round_result"]
+        selection = {"uri": result["selection_uri"], "size": result["selected"]}
+        new_state = progress.build(config, rounds_done=result["round"], selection=selection, after_round=True, **common)
+        entry = {"kind": "round", "step": step, **result}
+        metrics.add_metric(name="AutoLabelsMerged", unit="Count", value=merge.applied)
+    checkpoint.save(config, new_state, history_entry=entry)
+    logger.info("labels merged", source=event["source"], applied=merge.applied, step=step, next=new_state["next"], **counts)
+    return new_state

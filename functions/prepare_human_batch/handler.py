@@ -1,0 +1,45 @@
+"""PrepareHumanBatch Lambda: write the batch manifest humans will label; name the labeling job."""
+
+from __future__ import annotations
+
+from labeling_common import layout, s3io
+from labeling_common.errors import InvalidEvent
+from labeling_common.observability import entrypoint, logger, metrics
+
+from .logic import batch_records, first_selected_ids, random_unlabeled_ids
+
+
+@entrypoint("prepare_human_batch")
+def lambda_handler(event: dict, context: object) -> dict:
+    config, state = event["config"], event["progress"]
+    pending = state["pending_batch"]
+    if state["next"] != "human_batch" or pending is None:
+        raise InvalidEvent(f"progress.next is {state['next']!r}: there is no batch to prepare", field="$.progress")
+    attribute = config["label_attribute"]
+    step = state["step"] + 1
+    if pending["kind"] == "bootstrap":
+        chosen = random_unlabeled_ids(
+            s3io.iter_records(state["manifest_uri"]), attribute, pending["size"], config["seed"], f"bootstrap-{step}"
+        )
+    else:
+        chosen = first_selected_ids(s3io.iter_records(pending["selection_uri"]), pending["size"])
+
+    job_name = layout.human_job_name(config["job_name_prefix"], state["run_id"], step)
+    prefix = layout.batch_prefix(config["output_uri"], job_name)
+    batch_uri = f"{prefix}input.manifest"
+    with s3io.JsonLinesWriter(batch_uri, encryption=s3io.encryption_args(config["kms_key_id"])) as writer:
+        for record in batchs3io.iter_records(s3io.iter_records(state["manifest_uri"]), attribute, chosen):
+            writer.write(record)
+        if writer.lines == 0:
+            raise InvalidEvent("none of the chosen records is still unlabeled", field="$.progress.pending_batch")
+
+    metrics.add_metric(name="HumanBatchRecords", unit="Count", value=writer.lines)
+    logger.info("human batch written", job_name=job_name, kind=pending["kind"], records=writer.lines)
+    return {
+        "job_name": job_name,
+        "kind": pending["kind"],
+        "manifest_uri": batch_uri,
+        "record_count": writer.lines,
+        "output_uri": f"{prefix}ground-truth/",
+        "answer_uri": f"{prefix}answers.manifest",
+    }

@@ -1,0 +1,45 @@
+"""PrepareHumanBatch: choose the records humans label next and cut them out of the working manifest.
+
+A bootstrap batch is a uniform random sample of the unlabeled records (not the first N in file order, as
+the AWS sample did): the `size` records with the smallest seeded hash, found with a bounded heap. A selection
+batch is what the last round chose, in its priority order.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator
+
+from labeling_common.layout import seeded_hash
+from labeling_common.manifest import RECORD_ID_KEY, UNLABELED, label_state
+
+
+def random_unlabeled_ids(records: Iterable[dict], attribute: str, size: int, seed: int, purpose: str) -> set[int]:
+    heap: list[tuple[int, int]] = []  # max-heap on hash via negation: keeps the `size` smallest
+    for record in records:
+        if label_state(record, attribute) != UNLABELED:
+            continue
+        record_id = record[RECORD_ID_KEY]
+        item = (-seeded_hash(seed, purpose, record_id), record_id)
+        if len(heap) < size:
+            heapq.heappush(heap, item)
+        elif item > heap[0]:
+            heapq.heapreplace(heap, item)
+    return {record_id for _, record_id in heap}
+
+
+def first_selected_ids(selection: Iterable[dict], size: int) -> set[int]:
+    """The first `size` ids of a round's selection file (ordered most informative first)."""
+    chosen: set[int] = set()
+    for line in selection:
+        if len(chosen) >= size:
+            break
+        chosen.add(line[RECORD_ID_KEY])
+    return chosen
+
+
+def batch_records(records: Iterable[dict], attribute: str, chosen: set[int]) -> Iterator[dict]:
+    """The chosen records that are still unlabeled, whole (humans see every field), in manifest order."""
+    for record in records:
+        if record[RECORD_ID_KEY] in chosen and label_state(record, attribute) == UNLABELED:
+            yield record

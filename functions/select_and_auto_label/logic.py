@@ -1,0 +1,180 @@
+"""SelectAndAutoLabel: calibrate the auto-label threshold, auto-label the confident pool items, and choose
+the items humans label next.
+
+Calibration ("calibrated" method). The held-out validation items are human-labeled at random and were
+scored by the same model (out-of-fold in cross_fit mode), so for a threshold t the share of correct
+predictions among validation items scoring >= t estimates the accuracy of pool items scoring >= t. The
+guarantee is about the whole auto-labeled set of the run, so the bookkeeping is cumulative: validation
+items "virtually auto-labeled" in earlier rounds (their score passed that round's threshold) count with
+their correctness at that round, and are out of later rounds, exactly like the pool items they stand for.
+Candidate thresholds are tested from strictest to loosest (fixed-sequence testing, as in Learn-then-Test):
+each must keep the one-sided Clopper-Pearson lower bound of the cumulative accuracy >= TargetAccuracy at
+ConfidenceLevel; the loosest threshold reached before the first failure wins. With too few validation items
+no threshold passes and nothing is auto-labeled: everything goes to humans, the honest outcome.
+
+Known approximation (stated in the README): pool items chosen by active learning leave the pool, while their
+validation counterparts stay in the virtual pool; those are low-confidence items, so the virtual pool is, if
+anything, harder than the real one and the bound errs on the safe side.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from labeling_common import schemas
+from labeling_common.errors import InvalidInferenceOutput
+from labeling_common.labels import LabelCategories
+from labeling_common.layout import seeded_hash
+from labeling_common.manifest import RECORD_ID_KEY
+from labeling_common.stats import clopper_pearson_lower
+
+QUERY_STRATEGIES = ("margin", "least_confidence", "entropy", "random")
+MIN_CANDIDATE_STEP = 10  # validation items added between two tested thresholds
+
+
+@dataclass(frozen=True)
+class Prediction:
+    record_id: int
+    predicted: int
+    confidence: float  # probability of the predicted class
+    margin: float  # top-1 minus top-2 probability
+    entropy: float
+
+    @property
+    def score(self) -> float:
+        """What the threshold applies to. The top-two margin ranks better than the top probability for
+        linear text models (it separates 'two classes compete' from 'nothing fits')."""
+        return self.margin
+
+
+def parse_prediction(line: dict, categories: LabelCategories, where: str, line_no: int) -> Prediction:
+    found = schemas.find_error(line, "inference-output-line.schema.json")
+    if found is not None:
+        raise InvalidInferenceOutput(f"{where}: {found[0]}: {found[1]}", field=f"line {line_no}")
+    output = line["SageMakerOutput"]
+    labels, probs = output["label"], output["prob"]
+    if len(labels) != len(probs):
+        raise InvalidInferenceOutput(f"{where}: {len(labels)} labels but {len(probs)} probabilities", field=f"line {line_no}")
+    vector = [0.0] * len(categories)
+    for label, prob in zip(labels, probs, strict=True):
+        index = categories.index_of(label)
+        if index is None:
+            raise InvalidInferenceOutput(f"{where}: label {label!r} is not in the label config", field=f"line {line_no}")
+        vector[index] = float(prob)
+    ranked = sorted(range(len(vector)), key=lambda i: (-vector[i], i))
+    top, second = vector[ranked[0]], vector[ranked[1]]
+    entropy = -sum(p * math.log(p) for p in vector if p > 0)
+    return Prediction(line[RECORD_ID_KEY], ranked[0], top, top - second, entropy)
+
+
+def iter_predictions(lines: Iterable[tuple[str, int, dict]], categories: LabelCategories) -> Iterator[Prediction]:
+    for where, line_no, line in lines:
+        yield parse_prediction(line, categories, where, line_no)
+
+
+# --- calibration -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Threshold:
+    value: float | None  # None: auto-label nothing
+    items: int  # cumulative validation items virtually auto-labeled, this round included
+    correct: int
+    lower_bound: float | None
+    estimated_accuracy: float | None
+
+
+def minimum_items(target: float, confidence: float) -> int:
+    """Fewest validation items for which even a perfect record can certify `target`."""
+    n = 1
+    while clopper_pearson_lower(n, n, confidence) < target:
+        n += 1
+    return n
+
+
+def calibrate(
+    scored: list[tuple[float, bool]], prior_items: int, prior_correct: int, target: float, confidence: float
+) -> Threshold:
+    """Fixed-sequence test over thresholds, strictest first. `scored`: (score, correct) of the validation
+    items still in the virtual pool. The sequence is fixed by the scores alone (never by correctness): it
+    starts where the cumulative count first reaches `minimum_items` and steps by at least
+    MIN_CANDIDATE_STEP items, always at a boundary between distinct scores."""
+    ordered = sorted(scored, key=lambda item: -item[0])
+    start = max(1, minimum_items(target, confidence) - prior_items)
+    step = max(MIN_CANDIDATE_STEP, len(ordered) // 50)
+    best = _nothing_more(prior_items, prior_correct, confidence)
+    correct = 0
+    next_test = start
+    for position, (score, is_correct) in enumerate(ordered, start=1):
+        correct += is_correct
+        at_boundary = position == len(ordered) or ordered[position][0] < score
+        if position < next_test or not at_boundary:
+            continue
+        n, k = prior_items + position, prior_correct + correct
+        bound = clopper_pearson_lower(k, n, confidence)
+        if bound < target:
+            break
+        best = Threshold(score, n, k, bound, k / n)
+        next_test = position + step
+    return best
+
+
+def _nothing_more(prior_items: int, prior_correct: int, confidence: float) -> Threshold:
+    """No threshold this round: the cumulative figures stay those of earlier rounds."""
+    if prior_items == 0:
+        return Threshold(None, 0, 0, None, None)
+    bound = clopper_pearson_lower(prior_correct, prior_items, confidence)
+    return Threshold(None, prior_items, prior_correct, bound, prior_correct / prior_items)
+
+
+def fixed_margin(scored: list[tuple[float, bool]], prior_items: int, prior_correct: int, threshold: float,
+                 confidence: float) -> Threshold:
+    """The AWS sample's rule (auto-label when margin > threshold), with the same cumulative estimate."""
+    passed = [correct for score, correct in scored if score > threshold]
+    n, k = prior_items + len(passed), prior_correct + sum(passed)
+    return Threshold(threshold, n, k, clopper_pearson_lower(k, n, confidence) if n else None, k / n if n else None)
+
+
+def passes(score: float, threshold: Threshold, method: str) -> bool:
+    if threshold.value is None:
+        return False
+    return score > threshold.value if method == "margin_threshold" else score >= threshold.value
+
+
+# --- selection -------------------------------------------------------------------------------------
+
+
+def priority(prediction: Prediction, strategy: str, seed: int, round_number: int) -> float:
+    """Higher = more worth a human label."""
+    if strategy == "margin":
+        return -prediction.margin
+    if strategy == "least_confidence":
+        return -prediction.confidence
+    if strategy == "entropy":
+        return prediction.entropy
+    if strategy == "random":
+        return seeded_hash(seed, f"select-{round_number}", prediction.record_id) / 2.0**64
+    raise ValueError(f"unknown query strategy {strategy!r}")
+
+
+class TopK:
+    """The k highest-priority items of a stream, in bounded memory (no sort of all predictions)."""
+
+    def __init__(self, k: int):
+        self.k = k
+        self._heap: list[tuple[float, int]] = []
+
+    def offer(self, value: float, record_id: int) -> None:
+        if self.k <= 0:
+            return
+        item = (value, -record_id)  # ties: lower record id first
+        if len(self._heap) < self.k:
+            heapq.heappush(self._heap, item)
+        elif item > self._heap[0]:
+            heapq.heapreplace(self._heap, item)
+
+    def best_first(self) -> list[tuple[int, float]]:
+        return [(-negated_id, value) for value, negated_id in sorted(self._heap, reverse=True)]

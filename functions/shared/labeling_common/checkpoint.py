@@ -1,0 +1,45 @@
+"""The run's checkpoint: `<output>working/checkpoint.json`, rewritten after every step that changes progress.
+
+It is the commit point of the run. The working manifest versions it points at are never rewritten, so a
+crash between writing manifest N+1 and the checkpoint loses nothing: the retry writes the same N+1 again.
+Besides the current progress it keeps the history the final report needs (one entry per human batch and per
+round: small, bounded by the number of rounds).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from botocore.exceptions import ClientError
+
+from . import layout, s3io
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def load(output_uri: str) -> dict | None:
+    try:
+        return s3io.read_json(layout.checkpoint(output_uri))
+    except ClientError as error:
+        if s3io.is_not_found(error):
+            return None
+        raise
+
+
+def save(config: dict, progress: dict, *, history_entry: dict | None = None, identity: dict | None = None) -> dict:
+    """Write progress (and append one history entry) to the checkpoint; return the document written."""
+    output_uri = config["output_uri"]
+    document = load(output_uri) or {"identity": identity or {}, "created_at": now(), "history": []}
+    history = [entry for entry in document["history"] if not _same_step(entry, history_entry)]
+    if history_entry is not None:
+        history.append(history_entry)
+    document.update(progress=progress, history=history, updated_at=now())
+    s3io.write_json(layout.checkpoint(output_uri), document, encryption=s3io.encryption_args(config.get("kms_key_id")))
+    return document
+
+
+def _same_step(entry: dict, new: dict | None) -> bool:
+    """A retried step replaces its own history entry instead of adding a second one."""
+    return new is not None and entry.get("kind") == new.get("kind") and entry.get("step") == new.get("step")

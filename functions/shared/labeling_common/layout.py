@@ -1,0 +1,76 @@
+"""Where everything lives under the execution's S3OutputPath, and what SageMaker jobs are called.
+
+All names are pure functions of the output path, the run id and a step/round number, so a retried or
+resumed step writes to, and asks for, exactly what the first attempt did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+MAX_JOB_NAME = 63
+
+
+def run_id(output_uri: str, execution_name: str) -> str:
+    """Eight hex characters naming one run (all executions that work on one output path's checkpoint)."""
+    return hashlib.sha256(f"{output_uri}\n{execution_name}".encode()).hexdigest()[:8]
+
+
+def working_manifest(output_uri: str, step: int) -> str:
+    """Version `step` of the working manifest. Versions are never rewritten: a merge writes step + 1."""
+    return f"{output_uri}working/manifest-{step:05d}.jsonl"
+
+
+def checkpoint(output_uri: str) -> str:
+    return f"{output_uri}working/checkpoint.json"
+
+
+def validation_set(output_uri: str) -> str:
+    return f"{output_uri}working/validation.jsonl"
+
+
+def batch_prefix(output_uri: str, job_name: str) -> str:
+    return f"{output_uri}batches/{job_name}/"
+
+
+def round_prefix(output_uri: str, round_number: int) -> str:
+    return f"{output_uri}rounds/round-{round_number:03d}/"
+
+
+def final_manifest(output_uri: str) -> str:
+    return f"{output_uri}final_output.manifest"
+
+
+def report(output_uri: str) -> str:
+    return f"{output_uri}report.json"
+
+
+def failure_record(output_uri: str, execution_name: str) -> str:
+    return f"{output_uri}failures/{execution_name}.json"
+
+
+def human_job_name(prefix: str, run: str, step: int) -> str:
+    """Name of the labeling job for the batch whose merge will produce manifest version `step`."""
+    return _bounded(f"{prefix}-{run}-h{step:04d}")
+
+
+def round_job_name(prefix: str, run: str, round_number: int) -> str:
+    """Name shared by the round's training job, model and transform job (as SageMaker allows)."""
+    return _bounded(f"{prefix}-{run}-r{round_number:03d}")
+
+
+def round_execution_name(run: str, round_number: int) -> str:
+    return f"{run}-round-{round_number:03d}"
+
+
+def _bounded(name: str) -> str:
+    if len(name) > MAX_JOB_NAME:  # the request schema caps the prefix so this cannot happen
+        raise ValueError(f"job name {name!r} is longer than {MAX_JOB_NAME} characters")
+    return name
+
+
+def seeded_hash(seed: int, purpose: str, record_id: int) -> int:
+    """A stable pseudo-random 64-bit number per (seed, purpose, record): random choices that need no state
+    and give the same answer on every retry (bootstrap batch, validation set, random query strategy)."""
+    digest = hashlib.blake2b(f"{seed}:{purpose}:{record_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")

@@ -1,0 +1,216 @@
+"""Streaming JSON Lines over S3 with bounded memory.
+
+Reading streams `get_object` in 1 MiB chunks and yields one line at a time. Writing buffers one part and
+switches to a multipart upload once the buffer passes 8 MiB, so memory stays flat whatever the object size.
+An object only appears when the writer closes cleanly (single PUT or CompleteMultipartUpload); an exception
+inside the `with` block aborts the upload, so nothing is ever half-written. No S3 Select (closed to new
+customers), no whole objects in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .aws import client
+from .errors import InvalidManifest
+
+READ_CHUNK_BYTES = 1024 * 1024
+PART_BYTES = 8 * 1024 * 1024  # S3's minimum part size is 5 MiB
+
+
+@dataclass(frozen=True)
+class S3Uri:
+    bucket: str
+    key: str
+
+    @classmethod
+    def parse(cls, uri: str) -> S3Uri:
+        if not uri.startswith("s3://"):
+            raise ValueError(f"not an s3:// URI: {uri!r}")
+        bucket, _, key = uri[5:].partition("/")
+        if not bucket:
+            raise ValueError(f"no bucket in {uri!r}")
+        return cls(bucket, key)
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def dumps_line(record: Any) -> bytes:
+    """Compact, UTF-8 JSON for one manifest line (no ASCII escaping, so text stays readable)."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+def is_not_found(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
+
+
+def exists(uri: str) -> bool:
+    loc = S3Uri.parse(uri)
+    try:
+        client("s3").head_object(Bucket=loc.bucket, Key=loc.key)
+    except ClientError as error:
+        if is_not_found(error):
+            return False
+        raise
+    return True
+
+
+def iter_raw_lines(uri: str) -> Iterator[tuple[int, bytes]]:
+    """Yield (1-based line number, line bytes without the line ending) for every non-blank line."""
+    loc = S3Uri.parse(uri)
+    body = client("s3").get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
+    line_no = 0
+    pending = b""
+    try:
+        while chunk := body.read(READ_CHUNK_BYTES):
+            pending += chunk
+            *complete, pending = pending.split(b"\n")
+            for raw in complete:
+                line_no += 1
+                raw = raw.rstrip(b"\r")
+                if raw.strip():
+                    yield line_no, raw
+        if pending.strip():
+            yield line_no + 1, pending.rstrip(b"\r")
+    finally:
+        body.close()
+
+
+def iter_json_lines(uri: str, *, what: str = "manifest") -> Iterator[tuple[int, dict]]:
+    """Yield (line number, object) for every line; a line that is not a JSON object raises InvalidManifest."""
+    for line_no, raw in iter_raw_lines(uri):
+        try:
+            record = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise InvalidManifest(f"{what} {uri}: not valid JSON ({error})", field=f"line {line_no}") from None
+        if not isinstance(record, dict):
+            raise InvalidManifest(f"{what} {uri}: a line must be a JSON object", field=f"line {line_no}")
+        yield line_no, record
+
+
+def read_json(uri: str) -> Any:
+    loc = S3Uri.parse(uri)
+    body = client("s3").get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
+    with body:
+        return json.loads(body.read())
+
+
+def write_json(uri: str, value: Any, *, encryption: dict | None = None) -> None:
+    loc = S3Uri.parse(uri)
+    client("s3").put_object(
+        Bucket=loc.bucket,
+        Key=loc.key,
+        Body=json.dumps(value, ensure_ascii=False, indent=1).encode("utf-8"),
+        ContentType="application/json",
+        **(encryption or {}),
+    )
+
+
+def list_keys(prefix_uri: str) -> Iterator[str]:
+    """Yield the s3:// URI of every object under a prefix, in key order."""
+    loc = S3Uri.parse(prefix_uri)
+    paginator = client("s3").get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=loc.bucket, Prefix=loc.key):
+        for item in page.get("Contents", []):
+            yield f"s3://{loc.bucket}/{item['Key']}"
+
+
+def encryption_args(kms_key_id: str | None) -> dict:
+    """PutObject/CreateMultipartUpload arguments for an optional customer KMS key (else bucket default SSE)."""
+    return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else {}
+
+
+class JsonLinesWriter:
+    """Write JSON Lines to one S3 object; use as a context manager. Counts the lines it wrote.
+    With write_empty=False no object is created when no line was written."""
+
+    def __init__(
+        self, uri: str, *, encryption: dict | None = None, part_bytes: int = PART_BYTES, write_empty: bool = True
+    ):
+        self.uri = uri
+        self._write_empty = write_empty
+        self._loc = S3Uri.parse(uri)
+        self._extra = {"ContentType": "application/jsonlines", **(encryption or {})}
+        self._part_bytes = part_bytes
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict] = []
+        self.lines = 0
+
+    def __enter__(self) -> JsonLinesWriter:
+        return self
+
+    def write(self, record: Any) -> None:
+        self._buffer += dumps_line(record)
+        self.lines += 1
+        if len(self._buffer) >= self._part_bytes:
+            self._flush_part()
+
+    def _flush_part(self) -> None:
+        s3 = client("s3")
+        if self._upload_id is None:
+            self._upload_id = s3.create_multipart_upload(
+                Bucket=self._loc.bucket, Key=self._loc.key, **self._extra
+            )["UploadId"]
+        number = len(self._parts) + 1
+        etag = s3.upload_part(
+            Bucket=self._loc.bucket,
+            Key=self._loc.key,
+            UploadId=self._upload_id,
+            PartNumber=number,
+            Body=bytes(self._buffer),
+        )["ETag"]
+        self._parts.append({"ETag": etag, "PartNumber": number})
+        self._buffer.clear()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        s3 = client("s3")
+        if exc_type is not None:
+            if self._upload_id is not None:
+                s3.abort_multipart_upload(Bucket=self._loc.bucket, Key=self._loc.key, UploadId=self._upload_id)
+            return
+        if self._upload_id is None:
+            if not self._buffer and not self._write_empty:
+                return
+            s3.put_object(Bucket=self._loc.bucket, Key=self._loc.key, Body=bytes(self._buffer), **self._extra)
+        else:
+            if self._buffer:
+                self._flush_part()
+            s3.complete_multipart_upload(
+                Bucket=self._loc.bucket,
+                Key=self._loc.key,
+                UploadId=self._upload_id,
+                MultipartUpload={"Parts": self._parts},
+            )
+        self._buffer = bytearray()
+
+
+def iter_records(uri: str) -> Iterator[dict]:
+    """The objects of a JSON Lines file the workflow wrote itself (line numbers not needed)."""
+    return (record for _, record in iter_json_lines(uri))
+
+
+def read_text(uri: str, *, max_bytes: int = 1024 * 1024) -> str:
+    """A small UTF-8 text object (the target of a manifest line's `source-ref`)."""
+    loc = S3Uri.parse(uri)
+    body = client("s3").get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
+    with body:
+        data = body.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise InvalidManifest(f"{uri} is larger than {max_bytes} bytes; text items must be small", field="source-ref")
+    return data.decode("utf-8")
+
+
+def load_validation_set(uri: str | None) -> dict[int, int]:
+    """Record id -> label of the held-out validation set (small: a fraction of the human labels)."""
+    if uri is None:
+        return {}
+    from .manifest import RECORD_ID_KEY
+
+    return {line[RECORD_ID_KEY]: line["label"] for line in iter_records(uri)}

@@ -1,0 +1,95 @@
+"""ValidateInput: check the labeling job request and turn it into the normalized `config`.
+
+Precedence of every optional setting: the request's value, else the deploy-time default (Terraform variable,
+passed as the WORKFLOW_DEFAULTS environment variable), else the built-in default below.
+"""
+
+from __future__ import annotations
+
+from labeling_common import schemas
+from labeling_common.errors import InvalidInput
+
+BUILTIN_DEFAULTS = {
+    "LabelingBackend": "callback",
+    "TargetAccuracy": 0.95,
+    "ConfidenceLevel": 0.95,
+    "BootstrapFraction": 0.20,
+    "ValidationFraction": 0.10,
+    "HumanBatchSize": 500,
+    "QueryStrategy": "margin",
+    "AutoLabelMethod": "calibrated",
+    "MarginThreshold": 0.5,
+    "MaxRounds": 20,
+    "MaxHumanLabels": 0,
+    "Seed": 0,
+    "HumanCostPerLabel": 0.036,  # 3 workers x $0.012, the AWS sample's public-workforce price per worker
+    "LabelingTimeoutSeconds": 604800,
+}
+
+SETTINGS = {  # request/default key -> config key
+    "TargetAccuracy": "target_accuracy",
+    "ConfidenceLevel": "confidence_level",
+    "BootstrapFraction": "bootstrap_fraction",
+    "ValidationFraction": "validation_fraction",
+    "HumanBatchSize": "human_batch_size",
+    "QueryStrategy": "query_strategy",
+    "AutoLabelMethod": "auto_label_method",
+    "MarginThreshold": "margin_threshold",
+    "MaxRounds": "max_rounds",
+    "MaxHumanLabels": "max_human_labels",
+    "Seed": "seed",
+    "HumanCostPerLabel": "human_cost_per_label",
+}
+
+
+def check_defaults(defaults: dict) -> dict:
+    """Deploy-time defaults use the request's ActiveLearningConfig vocabulary (plus LabelingBackend and
+    LabelingTimeoutSeconds); a bad value is a deployment error, reported as such."""
+    settings = {k: v for k, v in defaults.items() if k not in ("LabelingBackend", "LabelingTimeoutSeconds")}
+    schemas.check(
+        settings, "labeling-job-request.schema.json#/$defs/activeLearningConfig", InvalidInput, root="WORKFLOW_DEFAULTS"
+    )
+    if defaults.get("LabelingBackend", "callback") not in ("callback", "ground_truth"):
+        raise InvalidInput("must be callback or ground_truth", field="WORKFLOW_DEFAULTS.LabelingBackend")
+    return {**BUILTIN_DEFAULTS, **defaults}
+
+
+def normalize(request: dict, defaults: dict, sagemaker_role_arn: str) -> dict:
+    """Validate the request against its schema and return the config (without num_classes, which needs S3)."""
+    schemas.check(request, "labeling-job-request.schema.json", InvalidInput)
+    merged = check_defaults(defaults)
+    overrides = request.get("ActiveLearningConfig", {})
+    settings = {key: overrides.get(key, merged[key]) for key in SETTINGS}
+
+    backend = request.get("LabelingBackend", merged["LabelingBackend"])
+    if backend == "ground_truth" and "HumanTaskConfig" not in request:
+        raise InvalidInput("required when the labeling backend is ground_truth", field="$.HumanTaskConfig")
+    role = request.get("RoleArn")
+    if role is not None and role != sagemaker_role_arn:
+        raise InvalidInput(
+            f"must be the workflow's SageMaker execution role {sagemaker_role_arn} (or left out): "
+            "the workflow may pass no other role to SageMaker",
+            field="$.RoleArn",
+        )
+    output_uri = request["OutputConfig"]["S3OutputPath"]
+    if not output_uri.endswith("/"):
+        output_uri += "/"
+    manifest_uri = request["InputConfig"]["DataSource"]["S3DataSource"]["ManifestS3Uri"]
+    if manifest_uri.startswith(output_uri):
+        raise InvalidInput(
+            "the input manifest must not live under S3OutputPath (the workflow owns everything there)",
+            field="$.InputConfig.DataSource.S3DataSource.ManifestS3Uri",
+        )
+    config = {
+        "manifest_uri": manifest_uri,
+        "output_uri": output_uri,
+        "label_attribute": request["LabelAttributeName"],
+        "label_config_uri": request["LabelCategoryConfigS3Uri"],
+        "job_name_prefix": request["LabelingJobNamePrefix"],
+        "labeling_backend": backend,
+        "labeling_timeout_seconds": merged["LabelingTimeoutSeconds"],
+        "data_attributes": request["InputConfig"].get("DataAttributes", {"ContentClassifiers": []}),
+        "kms_key_id": request["OutputConfig"].get("KmsKeyId"),
+    }
+    config.update({name: settings[key] for key, name in SETTINGS.items()})
+    return config

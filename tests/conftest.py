@@ -1,0 +1,71 @@
+"""Shared fixtures. Environment first: handlers read it at import or call time, and boto3 must never see
+real credentials or reach AWS."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SECURITY_TOKEN="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_REGION="us-east-1",
+    POWERTOOLS_SERVICE_NAME="active-labeling-tests",
+    POWERTOOLS_METRICS_NAMESPACE="ActiveLabelingTests",
+    POWERTOOLS_TRACE_DISABLED="1",
+    POWERTOOLS_LOG_DEDUPLICATION_DISABLED="1",
+    SAGEMAKER_ROLE_ARN="arn:aws:iam::123456789012:role/active-labeling-sagemaker",
+    LABELING_TOPIC_ARN="arn:aws:sns:us-east-1:123456789012:active-labeling-tasks",
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+import pytest  # noqa: E402
+
+from tests.support import MODEL_CONFIG, workspace  # noqa: E402,F401  (workspace: fixture)
+
+os.environ["MODEL_CONFIG"] = json.dumps(MODEL_CONFIG)
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "test-function"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+    log_group_name: str = "/aws/lambda/test-function"
+    log_stream_name: str = "test"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+@pytest.fixture(autouse=True)
+def _reset_powertools_metrics():
+    from labeling_common.observability import metrics
+
+    yield
+    metrics.clear_metrics()
+    metrics.clear_default_dimensions()
+
+
+@pytest.fixture
+def aws():
+    """moto for every AWS call, with boto3 clients created inside the mock."""
+    from moto import mock_aws
+
+    from labeling_common.aws import reset_clients
+
+    reset_clients()
+    with mock_aws():
+        yield
+    reset_clients()

@@ -1,0 +1,166 @@
+"""Test helpers: an S3 workspace under moto, real UCI News records, configs as ValidateInput makes them."""
+
+from __future__ import annotations
+
+import csv
+import os
+import gzip
+import io
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+
+
+REPO = Path(__file__).resolve().parents[1]
+UCI_SAMPLE = REPO / "examples" / "uci-news" / "news-50k.csv.gz"
+LABEL_CONFIG = json.loads((REPO / "examples" / "uci-news" / "class_labels.json").read_text())
+
+MODEL_CONFIG = {  # what Terraform writes into MODEL_CONFIG for the bundled container
+    "training_image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/text-classifier:latest",
+    "inference_image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/text-classifier:latest",
+    "channel_format": "jsonlines",
+    "calibration_mode": "cross_fit",
+    "cross_fit_folds": 5,
+    "training_instance_type": "ml.m5.large",
+    "training_instance_count": 1,
+    "training_volume_gb": 10,
+    "max_runtime_seconds": 3600,
+    "hyperparameters": {"random_state": "0"},
+    "model_environment": {},
+    "enable_network_isolation": True,
+    "transform_instance_type": "ml.m5.large",
+    "transform_instance_count": 1,
+    "transform_batch_strategy": "MultiRecord",
+    "transform_max_payload_mb": 6,
+    "transform_record_extras": {},
+    "sagemaker_role_arn": "arn:aws:iam::123456789012:role/active-labeling-sagemaker",
+    "volume_kms_key_id": None,
+}
+
+BUCKET = "labeling-bucket"
+CATEGORY_INDEX = {"b": 0, "e": 1, "m": 2, "t": 3}
+CLASS_NAMES = [item["label"] for item in LABEL_CONFIG["labels"]]
+
+
+@dataclass
+class Workspace:
+    s3: object
+    bucket: str = BUCKET
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def put_bytes(self, key: str, data: bytes) -> str:
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=data)
+        return self.uri(key)
+
+    def put_lines(self, key: str, records: list) -> str:
+        body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        return self.put_bytes(key, body.encode())
+
+    def put_json(self, key: str, value: object) -> str:
+        return self.put_bytes(key, json.dumps(value).encode())
+
+    def read_bytes(self, uri: str) -> bytes:
+        bucket, _, key = uri[5:].partition("/")
+        return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def read_lines(self, uri: str) -> list[dict]:
+        return [json.loads(line) for line in self.read_bytes(uri).decode().splitlines() if line.strip()]
+
+    def read_json(self, uri: str):
+        return json.loads(self.read_bytes(uri))
+
+    def keys(self, prefix: str = "") -> list[str]:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+
+@pytest.fixture
+def workspace(aws) -> Workspace:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    ws = Workspace(s3)
+    ws.put_json("config/class_labels.json", LABEL_CONFIG)
+    return ws
+
+
+def uci_rows(count: int, seed: int = 0) -> list[dict]:
+    """`count` random rows of the bundled UCI News sample: {id, title, publisher, category}."""
+    with gzip.open(UCI_SAMPLE, "rt", encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    return random.Random(seed).sample(rows, count)
+
+
+def manifest_records(rows: list[dict], labeled_fraction: float = 0.0, attribute: str = "category") -> list[dict]:
+    """Input manifest lines in the AWS sample's shape, plus user fields (news-id, publisher)."""
+    labeled = int(len(rows) * labeled_fraction)
+    records = []
+    for position, row in enumerate(rows):
+        record = {"source": row["title"], "news-id": int(row["id"]), "publisher": row["publisher"]}
+        if position < labeled:
+            record[attribute] = CATEGORY_INDEX[row["category"]]
+            record[f"{attribute}-metadata"] = {"confidence": 1.0, "human-annotated": "yes",
+                                               "type": "groundtruth/text-classification"}
+        records.append(record)
+    return records
+
+
+def make_config(workspace: Workspace, **overrides) -> dict:
+    config = {
+        "manifest_uri": workspace.uri("input/input.manifest"),
+        "output_uri": workspace.uri("runs/run-1/"),
+        "label_attribute": "category",
+        "label_config_uri": workspace.uri("config/class_labels.json"),
+        "num_classes": 4,
+        "job_name_prefix": "news",
+        "labeling_backend": "callback",
+        "labeling_timeout_seconds": 3600,
+        "data_attributes": {"ContentClassifiers": []},
+        "kms_key_id": None,
+        "target_accuracy": 0.95,
+        "confidence_level": 0.95,
+        "bootstrap_fraction": 0.2,
+        "validation_fraction": 0.1,
+        "human_batch_size": 50,
+        "query_strategy": "margin",
+        "auto_label_method": "calibrated",
+        "margin_threshold": 0.5,
+        "max_rounds": 10,
+        "max_human_labels": 0,
+        "seed": 7,
+        "human_cost_per_label": 0.036,
+    }
+    config.update(overrides)
+    return config
+
+
+EXECUTION = {"name": "test-execution", "arn": "arn:aws:states:us-east-1:123456789012:execution:loop:test-execution"}
+
+
+def request(workspace: Workspace, **overrides) -> dict:
+    """A labeling job request as the AWS sample's notebook printed it (minus RoleArn, which is optional)."""
+    body = {
+        "InputConfig": {
+            "DataSource": {"S3DataSource": {"ManifestS3Uri": workspace.uri("input/input.manifest")}},
+            "DataAttributes": {"ContentClassifiers": ["FreeOfPersonallyIdentifiableInformation", "FreeOfAdultContent"]},
+        },
+        "OutputConfig": {"S3OutputPath": workspace.uri("runs/run-1/")},
+        "LabelAttributeName": "category",
+        "LabelCategoryConfigS3Uri": workspace.uri("config/class_labels.json"),
+        "LabelingJobNamePrefix": "news",
+    }
+    body.update(overrides)
+    return body
+
+
+def csv_text(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
