@@ -80,8 +80,9 @@ lambda-runtime: $(LAMBDA_RUNTIME_SITE)/.done ## Build the local stand-in for the
 # --- quality -------------------------------------------------------------------------------------
 
 .PHONY: lint
-lint: $(VENV)/.installed ## ruff on all Python code
+lint: $(VENV)/.installed ## ruff lint and format check on all Python code
 	$(VENV)/bin/ruff check functions local containers tests
+	$(VENV)/bin/ruff format --check functions local containers tests
 
 .PHONY: test
 test: $(VENV)/.installed build lambda-runtime lint ## Everything CI runs: lint, unit/handler/schema/ASL/packaging tests

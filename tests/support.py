@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 import gzip
 import io
 import json
@@ -13,7 +12,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-
 
 REPO = Path(__file__).resolve().parents[1]
 UCI_SAMPLE = REPO / "examples" / "uci-news" / "news-50k.csv.gz"
@@ -104,8 +102,11 @@ def manifest_records(rows: list[dict], labeled_fraction: float = 0.0, attribute:
         record = {"source": row["title"], "news-id": int(row["id"]), "publisher": row["publisher"]}
         if position < labeled:
             record[attribute] = CATEGORY_INDEX[row["category"]]
-            record[f"{attribute}-metadata"] = {"confidence": 1.0, "human-annotated": "yes",
-                                               "type": "groundtruth/text-classification"}
+            record[f"{attribute}-metadata"] = {
+                "confidence": 1.0,
+                "human-annotated": "yes",
+                "type": "groundtruth/text-classification",
+            }
         records.append(record)
     return records
 
@@ -164,3 +165,67 @@ def csv_text(rows: list[dict]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+def answer_lines(
+    batch_records: list[dict], truth: dict[int, int], attribute: str = "category", job_name: str = "job"
+) -> list[dict]:
+    """What a labeling tool uploads for a callback task: record id + label + Ground Truth metadata."""
+    lines = []
+    for record in batch_records:
+        label = truth[record["news-id"]]
+        lines.append(
+            {
+                "al:record-id": record["al:record-id"],
+                attribute: label,
+                f"{attribute}-metadata": {
+                    "class-name": CLASS_NAMES[label],
+                    "confidence": 1.0,
+                    "human-annotated": "yes",
+                    "type": "groundtruth/text-classification",
+                    "job-name": f"labeling-job/{job_name}",
+                    "creation-date": "2026-11-29T04:00:00.000000",
+                },
+            }
+        )
+    return lines
+
+
+def truth_of(rows: list[dict]) -> dict[int, int]:
+    return {int(row["id"]): CATEGORY_INDEX[row["category"]] for row in rows}
+
+
+def fake_transform(
+    workspace: Workspace,
+    inference: dict,
+    truth_by_record: dict[int, int],
+    *,
+    seed: int = 0,
+    accuracy: float = 0.9,
+    label_style: str = "blazingtext",
+    informative: bool = True,
+) -> None:
+    """Stand-in for a transform job: confident when right, unsure when wrong (like a decent model), or, with
+    informative=False, a confidence that says nothing about correctness.
+    Output lines are what SageMaker writes with JoinSource=Input and the record-id/SageMakerOutput filter."""
+    rng = random.Random(seed)
+    request = inference["request"]
+    input_prefix = request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+    for key in workspace.keys(input_prefix[len(f"s3://{workspace.bucket}/") :]):
+        out = []
+        for line in workspace.read_lines(workspace.uri(key)):
+            truth = truth_by_record[line["al:record-id"]]
+            right = rng.random() < accuracy
+            predicted = truth if right else rng.choice([c for c in range(4) if c != truth])
+            low, high = ((0.75, 1.0) if right else (0.3, 0.8)) if informative else (0.3, 1.0)
+            top = rng.uniform(low, high)
+            rest = [(1 - top) * w for w in (0.6, 0.3, 0.1)]
+            order = [predicted] + [c for c in range(4) if c != predicted]
+            labels = [f"__label__{c}" if label_style == "blazingtext" else c for c in order]
+            out.append(
+                {"al:record-id": line["al:record-id"], "SageMakerOutput": {"label": labels, "prob": [top, *rest]}}
+            )
+        name = key.rsplit("/", 1)[1]
+        workspace.put_lines(
+            f"{request['TransformOutput']['S3OutputPath'][len(f's3://{workspace.bucket}/') :]}{name}.out", out
+        )

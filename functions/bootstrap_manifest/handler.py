@@ -27,7 +27,9 @@ def lambda_handler(event: dict, context: object) -> dict:
     working_uri = layout.working_manifest(config["output_uri"], 0)
     encryption = s3io.encryption_args(config["kms_key_id"])
     with s3io.JsonLinesWriter(working_uri, encryption=encryption) as writer:
-        for record in number_records(s3io.iter_json_lines(config["manifest_uri"], what="input manifest"), checker, tally):
+        for record in number_records(
+            s3io.iter_json_lines(config["manifest_uri"], what="input manifest"), checker, tally
+        ):
             writer.write(record)
         counts = counts_or_error(tally, config["manifest_uri"])
 

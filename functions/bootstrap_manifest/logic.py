@@ -9,9 +9,7 @@ from labeling_common.errors import InvalidInput
 from labeling_common.manifest import LABEL_TYPE, RECORD_ID_KEY, LineChecker, Tally, metadata_key
 
 
-def number_records(
-    lines: Iterable[tuple[int, dict]], checker: LineChecker, tally: Tally
-) -> Iterator[dict]:
+def number_records(lines: Iterable[tuple[int, dict]], checker: LineChecker, tally: Tally) -> Iterator[dict]:
     """Validate each input line and give it a stable record id: its position among the input's records.
 
     A label without metadata (a user's pre-labeled item) is taken as a human label and gets the minimal
@@ -66,6 +64,7 @@ def resumed_progress(config: dict, document: dict) -> dict:
 
 def counts_or_error(tally: Tally, manifest_uri: str) -> dict:
     if tally.total == 0:
-        raise InvalidInput(f"{manifest_uri} holds no records", field="$.InputConfig.DataSource.S3DataSource.ManifestS3Uri")
+        raise InvalidInput(
+            f"{manifest_uri} holds no records", field="$.InputConfig.DataSource.S3DataSource.ManifestS3Uri"
+        )
     return tally.counts(validation=0)
-

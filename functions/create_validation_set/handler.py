@@ -24,8 +24,16 @@ def lambda_handler(event: dict, context: object) -> dict:
         for record_id, label in chosen:
             writer.write({RECORD_ID_KEY: record_id, "label": label})
     new_state = {**state, "validation_uri": validation_uri, "counts": {**state["counts"], "validation": len(chosen)}}
-    checkpoint.save(config, new_state, history_entry={"kind": "validation_set", "step": state["step"], "size": len(chosen),
-                                                       "per_class": {str(k): v for k, v in sorted(class_quotas.items())}})
+    checkpoint.save(
+        config,
+        new_state,
+        history_entry={
+            "kind": "validation_set",
+            "step": state["step"],
+            "size": len(chosen),
+            "per_class": {str(k): v for k, v in sorted(class_quotas.items())},
+        },
+    )
     metrics.add_metric(name="ValidationItems", unit="Count", value=len(chosen))
     logger.info("validation set created", size=len(chosen), per_class=class_quotas)
     return new_state

@@ -39,7 +39,9 @@ def quotas(class_counts: Counter, size: int) -> dict[int, int]:
     return result
 
 
-def stratified_sample(records: Iterable[dict], attribute: str, class_quotas: dict[int, int], seed: int) -> list[tuple[int, int]]:
+def stratified_sample(
+    records: Iterable[dict], attribute: str, class_quotas: dict[int, int], seed: int
+) -> list[tuple[int, int]]:
     """[(record id, label)] sorted by record id."""
     heaps: dict[int, list[tuple[int, int]]] = {label: [] for label in class_quotas}
     for record in records:

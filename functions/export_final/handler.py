@@ -23,8 +23,16 @@ def lambda_handler(event: dict, context: object) -> dict:
     saved = checkpoint.load(config["output_uri"]) or {"history": []}
     history = saved["history"]
     summaries = {entry["round"]: s3io.read_json(entry["summary_uri"]) for entry in history if entry["kind"] == "round"}
-    document = report(config, state, history, summaries, execution=event["execution"], final_manifest_uri=final_uri,
-                      created_at=saved.get("created_at"), finished_at=checkpoint.now())
+    document = report(
+        config,
+        state,
+        history,
+        summaries,
+        execution=event["execution"],
+        final_manifest_uri=final_uri,
+        created_at=saved.get("created_at"),
+        finished_at=checkpoint.now(),
+    )
     report_uri = layout.report(config["output_uri"])
     s3io.write_json(report_uri, document, encryption=encryption)
 

@@ -21,8 +21,17 @@ def check_counts(tally: Tally, expected: dict) -> None:
         raise InvalidEvent(f"final manifest counts {got} differ from the run's counts {expected}")
 
 
-def report(config: dict, progress: dict, history: list[dict], summaries: dict[int, dict], *, execution: dict,
-           final_manifest_uri: str, created_at: str | None, finished_at: str) -> dict:
+def report(
+    config: dict,
+    progress: dict,
+    history: list[dict],
+    summaries: dict[int, dict],
+    *,
+    execution: dict,
+    final_manifest_uri: str,
+    created_at: str | None,
+    finished_at: str,
+) -> dict:
     counts = progress["counts"]
     batches = [entry for entry in history if entry["kind"] == "human_batch"]
     rounds = [summaries[entry["round"]] for entry in history if entry["kind"] == "round"]
@@ -49,9 +58,20 @@ def report(config: dict, progress: dict, history: list[dict], summaries: dict[in
             "usd_per_label": config["human_cost_per_label"],
             "human_labeling_usd": round(labels_bought * config["human_cost_per_label"], 2),
         },
-        "settings": {key: config[key] for key in ("labeling_backend", "query_strategy", "auto_label_method",
-                                                   "bootstrap_fraction", "validation_fraction", "human_batch_size",
-                                                   "max_rounds", "max_human_labels", "seed")},
+        "settings": {
+            key: config[key]
+            for key in (
+                "labeling_backend",
+                "query_strategy",
+                "auto_label_method",
+                "bootstrap_fraction",
+                "validation_fraction",
+                "human_batch_size",
+                "max_rounds",
+                "max_human_labels",
+                "seed",
+            )
+        },
         "human_batches": batches,
         "rounds": rounds,
         "started_at": created_at,

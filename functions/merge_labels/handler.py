@@ -46,13 +46,25 @@ def lambda_handler(event: dict, context: object) -> dict:
         merge.check_complete()
     counts = merge.tally.counts(validation=state["counts"]["validation"])
 
-    common = {"run_id": state["run_id"], "step": step, "manifest_uri": merged_uri, "counts": counts,
-              "validation_uri": state["validation_uri"]}
+    common = {
+        "run_id": state["run_id"],
+        "step": step,
+        "manifest_uri": merged_uri,
+        "counts": counts,
+        "validation_uri": state["validation_uri"],
+    }
     if event["source"] == "human":
         batch = event["batch"]
         new_state = progress.build(config, rounds_done=state["round"], stalled=merge.applied == 0, **common)
-        entry = {"kind": "human_batch", "step": step, "job_name": batch["job_name"], "batch_kind": batch["kind"],
-                 "sent": batch["record_count"], "labeled": merge.applied, "labeled_manifest_uri": source_uri}
+        entry = {
+            "kind": "human_batch",
+            "step": step,
+            "job_name": batch["job_name"],
+            "batch_kind": batch["kind"],
+            "sent": batch["record_count"],
+            "labeled": merge.applied,
+            "labeled_manifest_uri": source_uri,
+        }
         metrics.add_metric(name="HumanLabelsMerged", unit="Count", value=merge.applied)
     else:
         result = event["round_result"]
@@ -61,5 +73,7 @@ def lambda_handler(event: dict, context: object) -> dict:
         entry = {"kind": "round", "step": step, **result}
         metrics.add_metric(name="AutoLabelsMerged", unit="Count", value=merge.applied)
     checkpoint.save(config, new_state, history_entry=entry)
-    logger.info("labels merged", source=event["source"], applied=merge.applied, step=step, next=new_state["next"], **counts)
+    logger.info(
+        "labels merged", source=event["source"], applied=merge.applied, step=step, next=new_state["next"], **counts
+    )
     return new_state

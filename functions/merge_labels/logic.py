@@ -22,7 +22,8 @@ def callback_manifest_uri(answer: object, job_name: str) -> str:
     schemas.check(answer, "labeled-batch.schema.json", InvalidLabeledBatch, root="$.labeling.callback_answer")
     if answer["JobName"] != job_name:
         raise InvalidLabeledBatch(
-            f"answers job {answer['JobName']!r}, but this task is {job_name!r}", field="$.labeling.callback_answer.JobName"
+            f"answers job {answer['JobName']!r}, but this task is {job_name!r}",
+            field="$.labeling.callback_answer.JobName",
         )
     return answer["LabeledManifestS3Uri"]
 
@@ -35,7 +36,9 @@ def read_answers(lines: Iterable[tuple[int, dict]], checker: LineChecker, expect
         checker.check(record, line_no, where)
         record_id = record[RECORD_ID_KEY]
         if record_id not in expected:
-            raise InvalidLabeledBatch(f"{where}: record id {record_id} was not sent in this batch", field=f"line {line_no}")
+            raise InvalidLabeledBatch(
+                f"{where}: record id {record_id} was not sent in this batch", field=f"line {line_no}"
+            )
         if record_id in updates:
             raise InvalidLabeledBatch(f"{where}: record id {record_id} is answered twice", field=f"line {line_no}")
         updates[record_id] = (record[checker.attribute], record[meta_key])

@@ -28,7 +28,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     prefix = layout.batch_prefix(config["output_uri"], job_name)
     batch_uri = f"{prefix}input.manifest"
     with s3io.JsonLinesWriter(batch_uri, encryption=s3io.encryption_args(config["kms_key_id"])) as writer:
-        for record in batchs3io.iter_records(s3io.iter_records(state["manifest_uri"]), attribute, chosen):
+        for record in batch_records(s3io.iter_records(state["manifest_uri"]), attribute, chosen):
             writer.write(record)
         if writer.lines == 0:
             raise InvalidEvent("none of the chosen records is still unlabeled", field="$.progress.pending_batch")

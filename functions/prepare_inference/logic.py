@@ -29,8 +29,15 @@ def transform_lines(
 
 
 def transform_request(
-    model: dict, *, job_name: str, model_name: str, run_id: str, round_number: int, input_prefix: str,
-    output_prefix: str, kms_key_id: str | None
+    model: dict,
+    *,
+    job_name: str,
+    model_name: str,
+    run_id: str,
+    round_number: int,
+    input_prefix: str,
+    output_prefix: str,
+    kms_key_id: str | None,
 ) -> dict:
     """The CreateTransformJob request. The output keeps only the record id and the prediction, joined to
     the input line by line (JoinSource=Input), so user fields never reach the model's output."""
@@ -57,6 +64,10 @@ def transform_request(
             **({"KmsKeyId": kms_key_id} if kms_key_id else {}),
         },
         "TransformResources": resources,
-        "DataProcessing": {"InputFilter": "$", "JoinSource": "Input", "OutputFilter": f"$['{RECORD_ID_KEY}','SageMakerOutput']"},
+        "DataProcessing": {
+            "InputFilter": "$",
+            "JoinSource": "Input",
+            "OutputFilter": f"$['{RECORD_ID_KEY}','SageMakerOutput']",
+        },
         "Tags": tags(run_id, round_number),
     }

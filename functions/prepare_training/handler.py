@@ -20,10 +20,18 @@ def lambda_handler(event: dict, context: object) -> dict:
     validation = s3io.load_validation_set(state["validation_uri"])
     encryption = s3io.encryption_args(config["kms_key_id"])
 
-    lines = training_lines(s3io.iter_records(state["manifest_uri"]), config["label_attribute"], validation, model,
-                           config["seed"], s3io.read_text)
-    with s3io.JsonLinesWriter(uris["train"], encryption=encryption) as train, \
-            s3io.JsonLinesWriter(uris["validation"], encryption=encryption, write_empty=False) as held_out:
+    lines = training_lines(
+        s3io.iter_records(state["manifest_uri"]),
+        config["label_attribute"],
+        validation,
+        model,
+        config["seed"],
+        s3io.read_text,
+    )
+    with (
+        s3io.JsonLinesWriter(uris["train"], encryption=encryption) as train,
+        s3io.JsonLinesWriter(uris["validation"], encryption=encryption, write_empty=False) as held_out,
+    ):
         writers = {"train": train, "validation": held_out}
         for channel, line in lines:
             writers[channel].write(line)
@@ -31,8 +39,15 @@ def lambda_handler(event: dict, context: object) -> dict:
             raise InvalidEvent("no human label is available for training", field="$.progress.counts.human")
     channels = {"train": uris["train"], **({"validation": uris["validation"]} if held_out.lines else {})}
 
-    request = training_request(model, job_name=job_name, run_id=state["run_id"], round_number=round_number,
-                               channels=channels, output_uri=f"{prefix}model/", kms_key_id=config["kms_key_id"])
+    request = training_request(
+        model,
+        job_name=job_name,
+        run_id=state["run_id"],
+        round_number=round_number,
+        channels=channels,
+        output_uri=f"{prefix}model/",
+        kms_key_id=config["kms_key_id"],
+    )
     metrics.add_metric(name="TrainingRecords", unit="Count", value=train.lines)
     logger.info("training prepared", job_name=job_name, train=train.lines, validation=held_out.lines)
     return {

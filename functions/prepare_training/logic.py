@@ -42,9 +42,14 @@ def _channel(name: str, uri: str, model: dict) -> dict:
     if model["channel_format"] == "augmented_manifest":
         return {
             "ChannelName": name,
-            "DataSource": {"S3DataSource": {"S3DataType": "AugmentedManifestFile", "S3Uri": uri,
-                                            "S3DataDistributionType": "FullyReplicated",
-                                            "AttributeNames": ["source", "label"]}},
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "AugmentedManifestFile",
+                    "S3Uri": uri,
+                    "S3DataDistributionType": "FullyReplicated",
+                    "AttributeNames": ["source", "label"],
+                }
+            },
             "ContentType": "application/x-recordio",
             "RecordWrapperType": "RecordIO",
             "InputMode": "Pipe",
@@ -53,7 +58,9 @@ def _channel(name: str, uri: str, model: dict) -> dict:
     prefix = uri.rsplit("/", 1)[0] + "/"
     return {
         "ChannelName": name,
-        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": prefix, "S3DataDistributionType": "FullyReplicated"}},
+        "DataSource": {
+            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": prefix, "S3DataDistributionType": "FullyReplicated"}
+        },
         "ContentType": "application/jsonlines",
         "InputMode": "File",
         "CompressionType": "None",
@@ -61,7 +68,14 @@ def _channel(name: str, uri: str, model: dict) -> dict:
 
 
 def training_request(
-    model: dict, *, job_name: str, run_id: str, round_number: int, channels: dict[str, str], output_uri: str, kms_key_id: str | None
+    model: dict,
+    *,
+    job_name: str,
+    run_id: str,
+    round_number: int,
+    channels: dict[str, str],
+    output_uri: str,
+    kms_key_id: str | None,
 ) -> dict:
     """The CreateTrainingJob request. Every top-level key the state machine passes is always present."""
     output = {"S3OutputPath": output_uri, **({"KmsKeyId": kms_key_id} if kms_key_id else {})}
@@ -73,8 +87,10 @@ def training_request(
     }
     return {
         "TrainingJobName": job_name,
-        "AlgorithmSpecification": {"TrainingImage": model["training_image"], "TrainingInputMode":
-                                   "Pipe" if model["channel_format"] == "augmented_manifest" else "File"},
+        "AlgorithmSpecification": {
+            "TrainingImage": model["training_image"],
+            "TrainingInputMode": "Pipe" if model["channel_format"] == "augmented_manifest" else "File",
+        },
         "RoleArn": model["sagemaker_role_arn"],
         "HyperParameters": dict(model["hyperparameters"]),
         "InputDataConfig": [_channel(name, uri, model) for name, uri in channels.items()],

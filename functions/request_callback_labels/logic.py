@@ -7,7 +7,9 @@ from labeling_common.errors import InvalidEvent
 from labeling_common.manifest import RECORD_ID_KEY
 
 
-def task_descriptor(config: dict, batch: dict, task_token: str, execution_arn: str, labels: list[str], created_at: str) -> dict:
+def task_descriptor(
+    config: dict, batch: dict, task_token: str, execution_arn: str, labels: list[str], created_at: str
+) -> dict:
     task = {
         "SchemaVersion": "1",
         "JobName": batch["job_name"],

@@ -69,7 +69,9 @@ def lambda_handler(event: dict, context: object) -> dict:
     if method == "calibrated":
         threshold = calibrate(scored, prior_items, prior_correct, config["target_accuracy"], config["confidence_level"])
     else:
-        threshold = fixed_margin(scored, prior_items, prior_correct, config["margin_threshold"], config["confidence_level"])
+        threshold = fixed_margin(
+            scored, prior_items, prior_correct, config["margin_threshold"], config["confidence_level"]
+        )
 
     # Pass 2: auto-labels and the next human batch.
     prefix = layout.round_prefix(config["output_uri"], round_number)
@@ -86,16 +88,24 @@ def lambda_handler(event: dict, context: object) -> dict:
                 continue
             if passes(prediction.score, threshold, method):
                 name = categories.names[prediction.predicted]
-                auto_labels.write({
-                    RECORD_ID_KEY: prediction.record_id,
-                    attribute: prediction.predicted,
-                    meta_key: label_metadata(name, confidence=prediction.confidence, human=False,
-                                             job_name=training["job_name"], created=created),
-                })
+                auto_labels.write(
+                    {
+                        RECORD_ID_KEY: prediction.record_id,
+                        attribute: prediction.predicted,
+                        meta_key: label_metadata(
+                            name,
+                            confidence=prediction.confidence,
+                            human=False,
+                            job_name=training["job_name"],
+                            created=created,
+                        ),
+                    }
+                )
                 auto_per_class[prediction.predicted] += 1
             else:
-                chooser.offer(priority(prediction, config["query_strategy"], config["seed"], round_number),
-                              prediction.record_id)
+                chooser.offer(
+                    priority(prediction, config["query_strategy"], config["seed"], round_number), prediction.record_id
+                )
 
     selection = chooser.best_first()
     selection_uri = f"{prefix}selection.jsonl"
@@ -110,8 +120,12 @@ def lambda_handler(event: dict, context: object) -> dict:
             prediction = validation_predictions[record_id]
             line = previous.get(record_id) or {RECORD_ID_KEY: record_id, "auto_round": None, "correct": None}
             if line["auto_round"] is None and passes(prediction.score, threshold, method):
-                line = {**line, "auto_round": round_number, "correct": prediction.predicted == validation[record_id],
-                        "predicted": prediction.predicted}
+                line = {
+                    **line,
+                    "auto_round": round_number,
+                    "correct": prediction.predicted == validation[record_id],
+                    "predicted": prediction.predicted,
+                }
             if line["auto_round"] is not None:
                 per_class_validation[line["predicted"]][0] += 1
                 per_class_validation[line["predicted"]][1] += int(line["correct"])
@@ -138,8 +152,12 @@ def lambda_handler(event: dict, context: object) -> dict:
             "lower_bound": threshold.lower_bound,
         },
         "per_class": [
-            {"class": name, "auto_labeled": auto_per_class[i], "validation_items": per_class_validation[i][0],
-             "validation_correct": per_class_validation[i][1]}
+            {
+                "class": name,
+                "auto_labeled": auto_per_class[i],
+                "validation_items": per_class_validation[i][0],
+                "validation_correct": per_class_validation[i][1],
+            }
             for i, name in enumerate(categories.names)
         ],
     }
@@ -147,8 +165,14 @@ def lambda_handler(event: dict, context: object) -> dict:
     s3io.write_json(summary_uri, summary, encryption=encryption)
     metrics.add_metric(name="AutoLabeled", unit="Count", value=summary["auto_labeled"])
     metrics.add_metric(name="SelectedForHumans", unit="Count", value=len(selection))
-    logger.info("round selected", round=round_number, threshold=threshold.value, auto_labeled=summary["auto_labeled"],
-                selected=len(selection), lower_bound=threshold.lower_bound)
+    logger.info(
+        "round selected",
+        round=round_number,
+        threshold=threshold.value,
+        auto_labeled=summary["auto_labeled"],
+        selected=len(selection),
+        lower_bound=threshold.lower_bound,
+    )
     return {
         "round": round_number,
         "auto_labels_uri": auto_uri,

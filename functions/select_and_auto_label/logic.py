@@ -57,12 +57,16 @@ def parse_prediction(line: dict, categories: LabelCategories, where: str, line_n
     output = line["SageMakerOutput"]
     labels, probs = output["label"], output["prob"]
     if len(labels) != len(probs):
-        raise InvalidInferenceOutput(f"{where}: {len(labels)} labels but {len(probs)} probabilities", field=f"line {line_no}")
+        raise InvalidInferenceOutput(
+            f"{where}: {len(labels)} labels but {len(probs)} probabilities", field=f"line {line_no}"
+        )
     vector = [0.0] * len(categories)
     for label, prob in zip(labels, probs, strict=True):
         index = categories.index_of(label)
         if index is None:
-            raise InvalidInferenceOutput(f"{where}: label {label!r} is not in the label config", field=f"line {line_no}")
+            raise InvalidInferenceOutput(
+                f"{where}: label {label!r} is not in the label config", field=f"line {line_no}"
+            )
         vector[index] = float(prob)
     ranked = sorted(range(len(vector)), key=lambda i: (-vector[i], i))
     top, second = vector[ranked[0]], vector[ranked[1]]
@@ -101,7 +105,8 @@ def calibrate(
     """Fixed-sequence test over thresholds, strictest first. `scored`: (score, correct) of the validation
     items still in the virtual pool. The sequence is fixed by the scores alone (never by correctness): it
     starts where the cumulative count first reaches `minimum_items` and steps by at least
-    MIN_CANDIDATE_STEP items, always at a boundary between distinct scores."""
+    MIN_CANDIDATE_STEP items, always at a boundary between distinct scores; the loosest candidate (every
+    item) is always tested last."""
     ordered = sorted(scored, key=lambda item: -item[0])
     start = max(1, minimum_items(target, confidence) - prior_items)
     step = max(MIN_CANDIDATE_STEP, len(ordered) // 50)
@@ -111,7 +116,7 @@ def calibrate(
     for position, (score, is_correct) in enumerate(ordered, start=1):
         correct += is_correct
         at_boundary = position == len(ordered) or ordered[position][0] < score
-        if position < next_test or not at_boundary:
+        if not at_boundary or (position < next_test and position < len(ordered)):
             continue
         n, k = prior_items + position, prior_correct + correct
         bound = clopper_pearson_lower(k, n, confidence)
@@ -130,8 +135,9 @@ def _nothing_more(prior_items: int, prior_correct: int, confidence: float) -> Th
     return Threshold(None, prior_items, prior_correct, bound, prior_correct / prior_items)
 
 
-def fixed_margin(scored: list[tuple[float, bool]], prior_items: int, prior_correct: int, threshold: float,
-                 confidence: float) -> Threshold:
+def fixed_margin(
+    scored: list[tuple[float, bool]], prior_items: int, prior_correct: int, threshold: float, confidence: float
+) -> Threshold:
     """The AWS sample's rule (auto-label when margin > threshold), with the same cumulative estimate."""
     passed = [correct for score, correct in scored if score > threshold]
     n, k = prior_items + len(passed), prior_correct + sum(passed)

@@ -24,7 +24,9 @@ def _readable(uri: str, field: str) -> None:
             raise InvalidInput(f"{uri} does not exist", field=field)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code")
-        raise InvalidInput(f"cannot read {uri} ({code}); the workflow can read only its own bucket", field=field) from None
+        raise InvalidInput(
+            f"cannot read {uri} ({code}); the workflow can read only its own bucket", field=field
+        ) from None
 
 
 def _label_categories(uri: str) -> LabelCategories:

@@ -1,11 +1,11 @@
 import json
 
 import pytest
+from validate_input.handler import lambda_handler
+from validate_input.logic import BUILTIN_DEFAULTS
 
 from labeling_common.errors import InvalidEvent, InvalidInput
 from tests.support import EXECUTION, request
-from validate_input.handler import lambda_handler
-from validate_input.logic import BUILTIN_DEFAULTS
 
 
 @pytest.fixture
@@ -34,16 +34,27 @@ def test_sample_request_becomes_a_config_with_defaults(staged, lambda_context, m
 
 
 def test_the_aws_sample_request_with_ground_truth_config_is_accepted(staged, lambda_context):
-    body = request(staged, LabelingBackend="ground_truth", RoleArn="arn:aws:iam::123456789012:role/active-labeling-sagemaker",
-                   HumanTaskConfig={
-                       "AnnotationConsolidationConfig": {"AnnotationConsolidationLambdaArn": "arn:aws:lambda:us-east-1:432418664414:function:ACS-TextMultiClass"},
-                       "PreHumanTaskLambdaArn": "arn:aws:lambda:us-east-1:432418664414:function:PRE-TextMultiClass",
-                       "MaxConcurrentTaskCount": 200, "NumberOfHumanWorkersPerDataObject": 1,
-                       "TaskAvailabilityLifetimeInSeconds": 21600, "TaskTimeLimitInSeconds": 300,
-                       "TaskDescription": "Classify news title", "TaskTitle": "Classify news title",
-                       "TaskKeywords": ["text"], "UiConfig": {"UiTemplateS3Uri": staged.uri("config/instructions.template")},
-                       "WorkteamArn": "arn:aws:sagemaker:us-east-1:394669845002:workteam/public-crowd/default",
-                       "PublicWorkforceTaskPrice": {"AmountInUsd": {"Dollars": 0, "Cents": 1, "TenthFractionsOfACent": 2}}})
+    body = request(
+        staged,
+        LabelingBackend="ground_truth",
+        RoleArn="arn:aws:iam::123456789012:role/active-labeling-sagemaker",
+        HumanTaskConfig={
+            "AnnotationConsolidationConfig": {
+                "AnnotationConsolidationLambdaArn": "arn:aws:lambda:us-east-1:432418664414:function:ACS-TextMultiClass"
+            },
+            "PreHumanTaskLambdaArn": "arn:aws:lambda:us-east-1:432418664414:function:PRE-TextMultiClass",
+            "MaxConcurrentTaskCount": 200,
+            "NumberOfHumanWorkersPerDataObject": 1,
+            "TaskAvailabilityLifetimeInSeconds": 21600,
+            "TaskTimeLimitInSeconds": 300,
+            "TaskDescription": "Classify news title",
+            "TaskTitle": "Classify news title",
+            "TaskKeywords": ["text"],
+            "UiConfig": {"UiTemplateS3Uri": staged.uri("config/instructions.template")},
+            "WorkteamArn": "arn:aws:sagemaker:us-east-1:394669845002:workteam/public-crowd/default",
+            "PublicWorkforceTaskPrice": {"AmountInUsd": {"Dollars": 0, "Cents": 1, "TenthFractionsOfACent": 2}},
+        },
+    )
     assert run({"request": body, "execution": EXECUTION}, lambda_context)["labeling_backend"] == "ground_truth"
 
 
@@ -53,8 +64,10 @@ def test_the_aws_sample_request_with_ground_truth_config_is_accepted(staged, lam
         (lambda r: r.pop("LabelAttributeName"), "$.LabelAttributeName"),
         (lambda r: r.update(LabelAttributeName="category-metadata"), "$.LabelAttributeName"),
         (lambda r: r["OutputConfig"].update(S3OutputPath="https://bucket/out/"), "$.OutputConfig.S3OutputPath"),
-        (lambda r: r["InputConfig"]["DataSource"]["S3DataSource"].update(ManifestS3Uri="/tmp/x"),
-         "$.InputConfig.DataSource.S3DataSource.ManifestS3Uri"),
+        (
+            lambda r: r["InputConfig"]["DataSource"]["S3DataSource"].update(ManifestS3Uri="/tmp/x"),
+            "$.InputConfig.DataSource.S3DataSource.ManifestS3Uri",
+        ),
         (lambda r: r.update(LabelingBackend="mturk"), "$.LabelingBackend"),
         (lambda r: r.update(LabelingBackend="ground_truth"), "$.HumanTaskConfig"),
         (lambda r: r.update(ActiveLearningConfig={"TargetAccuracy": 1.5}), "$.ActiveLearningConfig.TargetAccuracy"),
@@ -62,8 +75,10 @@ def test_the_aws_sample_request_with_ground_truth_config_is_accepted(staged, lam
         (lambda r: r.update(Unexpected=1), "$"),
         (lambda r: r.update(LabelingJobNamePrefix="bad_prefix!"), "$.LabelingJobNamePrefix"),
         (lambda r: r.update(RoleArn="arn:aws:iam::123456789012:role/Admin"), "$.RoleArn"),
-        (lambda r: r["OutputConfig"].update(S3OutputPath="s3://labeling-bucket/input/"),
-         "$.InputConfig.DataSource.S3DataSource.ManifestS3Uri"),
+        (
+            lambda r: r["OutputConfig"].update(S3OutputPath="s3://labeling-bucket/input/"),
+            "$.InputConfig.DataSource.S3DataSource.ManifestS3Uri",
+        ),
     ],
 )
 def test_bad_requests_fail_fast_with_the_field(staged, lambda_context, change, field):
@@ -82,7 +97,9 @@ def test_missing_manifest_and_bad_label_config_are_named(workspace, lambda_conte
     assert "does not exist" in str(error.value)
 
     workspace.put_lines("input/input.manifest", [{"source": "a"}])
-    workspace.put_json("config/class_labels.json", {"document-version": "2018-11-28", "labels": [{"label": "only one"}]})
+    workspace.put_json(
+        "config/class_labels.json", {"document-version": "2018-11-28", "labels": [{"label": "only one"}]}
+    )
     with pytest.raises(InvalidInput) as error:
         run({"request": request(workspace), "execution": EXECUTION}, lambda_context)
     assert error.value.field == "$.LabelCategoryConfigS3Uri"

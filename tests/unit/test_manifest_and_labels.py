@@ -47,7 +47,9 @@ def test_bad_label_configs_name_the_field(document, field):
 def test_label_state():
     assert label_state({"source": "x"}, "category") == UNLABELED
     assert label_state({"source": "x", "category": 0}, "category") == HUMAN
-    assert label_state({"source": "x", "category": 0, "category-metadata": {"human-annotated": "no"}}, "category") == AUTO
+    assert (
+        label_state({"source": "x", "category": 0, "category-metadata": {"human-annotated": "no"}}, "category") == AUTO
+    )
 
 
 def test_timestamp_is_ground_truth_format_in_utc():
@@ -86,8 +88,10 @@ INPUT = LineChecker("category", CATEGORIES, InvalidManifest, mode="input")
         ({"source": "a", "category-metadata": {"human-annotated": "yes"}}, "'category' is a dependency"),
         ({"source": "a", "category": 1, "category-metadata": {"human-annotated": "maybe"}}, "is not one of"),
         ({"source": "a", "al:record-id": 1}, "reserved"),
-        ({"source": "a", "category": 1, "category-metadata": {"human-annotated": "yes", "class-name": "Business"}},
-         "does not match label 1"),
+        (
+            {"source": "a", "category": 1, "category-metadata": {"human-annotated": "yes", "class-name": "Business"}},
+            "does not match label 1",
+        ),
     ],
 )
 def test_bad_input_lines_are_rejected_with_line_number(record, message):
@@ -101,16 +105,34 @@ def test_good_input_lines():
     INPUT.check({"source": "a", "anything": {"nested": [1]}}, 1, "m")
     INPUT.check({"source-ref": "s3://bucket/a.txt"}, 1, "m")
     INPUT.check({"source": "a", "category": 3}, 1, "m")
-    INPUT.check({"source": "a", "category": 0, "category-metadata": {"human-annotated": "yes", "class-name": "Business",
-                                                                    "creation-date": "2020-04-13T16:40:51.123456"}}, 1, "m")
+    INPUT.check(
+        {
+            "source": "a",
+            "category": 0,
+            "category-metadata": {
+                "human-annotated": "yes",
+                "class-name": "Business",
+                "creation-date": "2020-04-13T16:40:51.123456",
+            },
+        },
+        1,
+        "m",
+    )
 
 
 def test_answer_lines_need_record_id_label_and_human_metadata():
     answers = LineChecker("category", CATEGORIES, InvalidLabeledBatch, mode="answer")
-    good = {"al:record-id": 4, "category": 1, "category-metadata": {"human-annotated": "yes", "class-name": "Entertainment"}}
+    good = {
+        "al:record-id": 4,
+        "category": 1,
+        "category-metadata": {"human-annotated": "yes", "class-name": "Entertainment"},
+    }
     answers.check(good, 1, "answers")
-    for bad in ({**good, "al:record-id": "4"}, {k: v for k, v in good.items() if k != "category"},
-                {**good, "category-metadata": {"human-annotated": "no"}}):
+    for bad in (
+        {**good, "al:record-id": "4"},
+        {k: v for k, v in good.items() if k != "category"},
+        {**good, "category-metadata": {"human-annotated": "no"}},
+    ):
         with pytest.raises(InvalidLabeledBatch):
             answers.check(bad, 2, "answers")
 

@@ -14,7 +14,10 @@ def test_everything_labeled_exports():
 
 def test_tops_up_human_share_to_the_bootstrap_fraction_with_a_random_batch():
     assert decide(CONFIG, new_counts(1000, human=50), rounds_done=0) == (
-        "human_batch", None, {"kind": "bootstrap", "size": 150, "selection_uri": None})
+        "human_batch",
+        None,
+        {"kind": "bootstrap", "size": 150, "selection_uri": None},
+    )
 
 
 def test_bootstrap_fraction_rounds_up_so_small_sets_still_get_labels():
@@ -27,8 +30,13 @@ def test_runs_a_round_once_the_bootstrap_share_is_reached():
 
 
 def test_round_selection_goes_to_humans():
-    next_step, reason, batch = decide(CONFIG, new_counts(1000, human=200, auto=500), rounds_done=1,
-                                      selection={"uri": "s3://b/sel.jsonl", "size": 50}, after_round=True)
+    next_step, reason, batch = decide(
+        CONFIG,
+        new_counts(1000, human=200, auto=500),
+        rounds_done=1,
+        selection={"uri": "s3://b/sel.jsonl", "size": 50},
+        after_round=True,
+    )
     assert (next_step, reason) == ("human_batch", None)
     assert batch == {"kind": "selection", "size": 50, "selection_uri": "s3://b/sel.jsonl"}
 
@@ -40,10 +48,13 @@ def test_max_rounds_stops_with_unlabeled_items_left():
 def test_human_budget_trims_then_stops():
     config = {**CONFIG, "max_human_labels": 230}
     selection = {"uri": "s3://b/sel.jsonl", "size": 50}
-    _, _, batch = decide(config, new_counts(1000, human=200, auto=100), rounds_done=1, selection=selection, after_round=True)
+    _, _, batch = decide(
+        config, new_counts(1000, human=200, auto=100), rounds_done=1, selection=selection, after_round=True
+    )
     assert batch["size"] == 30
-    assert decide(config, new_counts(1000, human=230, auto=100), rounds_done=1, selection=selection,
-                  after_round=True) == ("export", "max_human_labels", None)
+    assert decide(
+        config, new_counts(1000, human=230, auto=100), rounds_done=1, selection=selection, after_round=True
+    ) == ("export", "max_human_labels", None)
 
 
 def test_a_round_after_the_last_human_batch_is_still_run_then_the_budget_stops_the_loop():
@@ -69,7 +80,14 @@ def test_batches_never_exceed_the_ground_truth_job_limit():
 
 @pytest.mark.parametrize("rounds_done", [0, 3])
 def test_build_names_the_next_round_execution(rounds_done):
-    state = progress.build({**CONFIG}, run_id="0123abcd", step=4, manifest_uri="s3://b/m.jsonl",
-                           counts=new_counts(1000, human=200), rounds_done=rounds_done, validation_uri=None)
+    state = progress.build(
+        {**CONFIG},
+        run_id="0123abcd",
+        step=4,
+        manifest_uri="s3://b/m.jsonl",
+        counts=new_counts(1000, human=200),
+        rounds_done=rounds_done,
+        validation_uri=None,
+    )
     assert state["round_execution_name"] == f"0123abcd-round-{rounds_done + 1:03d}"
     assert state["next"] == "round"

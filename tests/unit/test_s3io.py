@@ -10,7 +10,9 @@ def test_lines_stream_across_chunks_with_crlf_blank_lines_and_no_final_newline(w
     assert list(s3io.iter_json_lines(uri)) == [(1, {"a": 1}), (4, {"a": "été"}), (5, {"a": 3})]
 
 
-@pytest.mark.parametrize("body,line", [(b'{"a": 1}\n{"a": \n', "line 2"), (b'[1, 2]\n', "line 1"), (b'\xff\xfe\n', "line 1")])
+@pytest.mark.parametrize(
+    "body,line", [(b'{"a": 1}\n{"a": \n', "line 2"), (b"[1, 2]\n", "line 1"), (b"\xff\xfe\n", "line 1")]
+)
 def test_bad_lines_name_their_line(workspace, body, line):
     uri = workspace.put_bytes("bad.jsonl", body)
     with pytest.raises(InvalidManifest) as error:

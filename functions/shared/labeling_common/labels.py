@@ -37,7 +37,7 @@ class LabelCategories:
             return value if 0 <= value < len(self.names) else None
         if isinstance(value, str):
             if value.startswith(BLAZINGTEXT_PREFIX):
-                suffix = value[len(BLAZINGTEXT_PREFIX):]
+                suffix = value[len(BLAZINGTEXT_PREFIX) :]
                 return self.index_of(int(suffix)) if suffix.isdigit() else None
             try:
                 return self.names.index(value)

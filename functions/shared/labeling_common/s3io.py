@@ -155,9 +155,9 @@ class JsonLinesWriter:
     def _flush_part(self) -> None:
         s3 = client("s3")
         if self._upload_id is None:
-            self._upload_id = s3.create_multipart_upload(
-                Bucket=self._loc.bucket, Key=self._loc.key, **self._extra
-            )["UploadId"]
+            self._upload_id = s3.create_multipart_upload(Bucket=self._loc.bucket, Key=self._loc.key, **self._extra)[
+                "UploadId"
+            ]
         number = len(self._parts) + 1
         etag = s3.upload_part(
             Bucket=self._loc.bucket,

@@ -66,7 +66,9 @@ def find_error(instance: Any, against: str | Draft202012Validator, root: str = "
     return None if error is None else describe(error, root)
 
 
-def check(instance: Any, against: str | Draft202012Validator, error_cls: type[WorkflowError], *, root: str = "$") -> None:
+def check(
+    instance: Any, against: str | Draft202012Validator, error_cls: type[WorkflowError], *, root: str = "$"
+) -> None:
     """Raise `error_cls` naming the field of the most relevant schema violation, if any."""
     found = find_error(instance, against, root)
     if found is not None:

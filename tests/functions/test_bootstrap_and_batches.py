@@ -1,0 +1,118 @@
+import pytest
+from bootstrap_manifest.handler import lambda_handler as bootstrap
+from prepare_human_batch.handler import lambda_handler as prepare_batch
+
+from labeling_common.errors import InvalidInput, InvalidManifest
+from tests.support import EXECUTION, make_config, manifest_records, uci_rows
+
+
+@pytest.fixture
+def rows():
+    return uci_rows(200, seed=1)
+
+
+def test_bootstrap_numbers_records_keeps_fields_and_never_touches_the_input(workspace, lambda_context, rows):
+    records = manifest_records(rows, labeled_fraction=0.1)
+    records[5]["category"] = 2  # a label without metadata: taken as a human label
+    records[5].pop("category-metadata")
+    workspace.put_lines("input/input.manifest", records)
+    original = workspace.read_bytes(workspace.uri("input/input.manifest"))
+    config = make_config(workspace)
+
+    state = bootstrap({"config": config, "execution": EXECUTION}, lambda_context)
+
+    assert state["counts"] == {"total": 200, "human": 20, "auto": 0, "unlabeled": 180, "validation": 0}
+    assert state["step"] == 0 and state["manifest_uri"].endswith("working/manifest-00000.jsonl")
+    assert state["next"] == "human_batch" and state["pending_batch"] == {
+        "kind": "bootstrap",
+        "size": 20,
+        "selection_uri": None,
+    }
+    working = workspace.read_lines(state["manifest_uri"])
+    assert [r["al:record-id"] for r in working] == list(range(200))
+    assert [r["news-id"] for r in working] == [r["news-id"] for r in records]
+    assert working[5]["category-metadata"] == {
+        "class-name": "Health & Medicine",
+        "human-annotated": "yes",
+        "type": "groundtruth/text-classification",
+    }
+    assert workspace.read_bytes(workspace.uri("input/input.manifest")) == original
+    checkpoint = workspace.read_json(config["output_uri"] + "working/checkpoint.json")
+    assert checkpoint["progress"] == state and checkpoint["identity"]["manifest_uri"] == config["manifest_uri"]
+
+
+def test_a_second_execution_on_the_same_output_path_resumes_from_the_checkpoint(workspace, lambda_context, rows):
+    workspace.put_lines("input/input.manifest", manifest_records(rows))
+    config = make_config(workspace)
+    first = bootstrap({"config": config, "execution": EXECUTION}, lambda_context)
+    again = bootstrap({"config": config, "execution": {**EXECUTION, "name": "second"}}, lambda_context)
+    assert again == first  # same run id, same step: nothing recopied
+    assert workspace.keys("runs/run-1/working/") == [
+        "runs/run-1/working/checkpoint.json",
+        "runs/run-1/working/manifest-00000.jsonl",
+    ]
+    with pytest.raises(InvalidInput) as error:
+        bootstrap({"config": {**config, "label_attribute": "topic"}, "execution": EXECUTION}, lambda_context)
+    assert error.value.field == "$.OutputConfig.S3OutputPath"
+
+
+@pytest.mark.parametrize(
+    "bad_line,message",
+    [
+        (b'{"source": "ok"}\n{"source": "broken"\n', "not valid JSON"),
+        (b'{"source": "ok"}\n{"title": "no source"}\n', "is not valid under any of the given schemas"),
+        (b'{"source": "ok"}\n{"source": "x", "category": 9}\n', "9 is greater than the maximum of 3"),
+        (
+            b'{"source": "ok"}\n{"source": "x", "topic": 1, "category-metadata": {"human-annotated": "yes"}}\n',
+            "'category' is a dependency",
+        ),
+    ],
+)
+def test_bad_manifest_lines_are_named_and_nothing_is_written(workspace, lambda_context, bad_line, message):
+    workspace.put_bytes("input/input.manifest", bad_line)
+    with pytest.raises(InvalidManifest) as error:
+        bootstrap({"config": make_config(workspace), "execution": EXECUTION}, lambda_context)
+    assert error.value.field == "line 2"
+    assert message in str(error.value)
+    assert workspace.keys("runs/") == []
+
+
+def test_an_empty_manifest_is_refused(workspace, lambda_context):
+    workspace.put_bytes("input/input.manifest", b"\n\n")
+    with pytest.raises(InvalidInput, match="holds no records"):
+        bootstrap({"config": make_config(workspace), "execution": EXECUTION}, lambda_context)
+    assert workspace.keys("runs/") == []
+
+
+def test_bootstrap_batch_is_a_seeded_random_sample_of_unlabeled_records(workspace, lambda_context, rows):
+    workspace.put_lines("input/input.manifest", manifest_records(rows, labeled_fraction=0.05))
+    config = make_config(workspace)
+    state = bootstrap({"config": config, "execution": EXECUTION}, lambda_context)
+    batch = prepare_batch({"config": config, "progress": state}, lambda_context)
+    assert batch["record_count"] == 30 and batch["kind"] == "bootstrap"
+    assert batch["job_name"] == f"news-{state['run_id']}-h0001"
+    sent = workspace.read_lines(batch["manifest_uri"])
+    ids = [r["al:record-id"] for r in sent]
+    assert ids == sorted(ids) and all(i >= 10 for i in ids)  # manifest order, unlabeled only
+    assert ids != list(range(10, 40))  # not "first N in file order" as the AWS sample did
+    assert {"source", "news-id", "publisher", "al:record-id"} == set(sent[0])
+    again = prepare_batch({"config": config, "progress": state}, lambda_context)
+    assert again == batch and workspace.read_lines(again["manifest_uri"]) == sent  # a retry rewrites the same batch
+    other_seed = prepare_batch({"config": {**config, "seed": 8}, "progress": state}, lambda_context)
+    assert [r["al:record-id"] for r in workspace.read_lines(other_seed["manifest_uri"])] != ids
+
+
+def test_selection_batch_takes_the_first_selected_ids(workspace, lambda_context, rows):
+    workspace.put_lines("input/input.manifest", manifest_records(rows))
+    config = make_config(workspace)
+    state = bootstrap({"config": config, "execution": EXECUTION}, lambda_context)
+    selection_uri = workspace.put_lines(
+        "runs/run-1/rounds/round-001/selection.jsonl", [{"al:record-id": i, "priority": -i} for i in (150, 3, 77, 9)]
+    )
+    state = {
+        **state,
+        "next": "human_batch",
+        "pending_batch": {"kind": "selection", "size": 3, "selection_uri": selection_uri},
+    }
+    batch = prepare_batch({"config": config, "progress": state}, lambda_context)
+    assert [r["al:record-id"] for r in workspace.read_lines(batch["manifest_uri"])] == [3, 77, 150]

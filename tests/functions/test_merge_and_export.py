@@ -1,0 +1,182 @@
+import boto3
+import pytest
+from bootstrap_manifest.handler import lambda_handler as bootstrap
+from export_final.handler import lambda_handler as export_final
+from merge_labels.handler import lambda_handler as merge
+from prepare_human_batch.handler import lambda_handler as prepare_batch
+from record_failure.handler import lambda_handler as record_failure
+from request_callback_labels.handler import lambda_handler as request_labels
+
+from labeling_common.errors import InvalidLabeledBatch
+from tests.support import EXECUTION, answer_lines, make_config, manifest_records, truth_of, uci_rows
+
+
+@pytest.fixture
+def started(workspace, lambda_context):
+    rows = uci_rows(100, seed=2)
+    workspace.put_lines("input/input.manifest", manifest_records(rows))
+    config = make_config(workspace)
+    state = bootstrap({"config": config, "execution": EXECUTION}, lambda_context)
+    batch = prepare_batch({"config": config, "progress": state}, lambda_context)
+    sent = workspace.read_lines(batch["manifest_uri"])
+    return workspace, config, state, batch, sent, truth_of(rows)
+
+
+def human_merge(config, state, batch, labeling, context):
+    return merge(
+        {"config": config, "progress": state, "source": "human", "batch": batch, "labeling": labeling}, context
+    )
+
+
+def test_callback_answers_are_merged_into_a_new_version_keeping_user_fields(started, lambda_context):
+    workspace, config, state, batch, sent, truth = started
+    answers = answer_lines(sent[:15], truth, job_name=batch["job_name"])
+    workspace.put_lines(batch["answer_uri"][len("s3://labeling-bucket/") :], answers)
+    answer = {"JobName": batch["job_name"], "LabeledManifestS3Uri": batch["answer_uri"]}
+
+    new = human_merge(config, state, batch, {"callback_answer": answer}, lambda_context)
+
+    assert new["step"] == 1 and new["manifest_uri"].endswith("manifest-00001.jsonl")
+    assert new["counts"] == {"total": 100, "human": 15, "auto": 0, "unlabeled": 85, "validation": 0}
+    assert new["pending_batch"]["size"] == 5  # 5 sent items came back unlabeled: asked again
+    before = workspace.read_lines(state["manifest_uri"])
+    after = workspace.read_lines(new["manifest_uri"])
+    assert len(after) == 100
+    for old, record in zip(before, after, strict=True):
+        assert {k: v for k, v in record.items() if not k.startswith("category")} == old
+    labeled = {r["al:record-id"]: r for r in after if "category" in r}
+    assert set(labeled) == {a["al:record-id"] for a in answers}
+    assert workspace.keys("runs/run-1/working/manifest-00000.jsonl")  # version 0 is kept, never rewritten
+    history = workspace.read_json(config["output_uri"] + "working/checkpoint.json")["history"]
+    assert history[-1] | {"labeled_manifest_uri": None} == {
+        "kind": "human_batch",
+        "step": 1,
+        "job_name": batch["job_name"],
+        "batch_kind": "bootstrap",
+        "sent": 20,
+        "labeled": 15,
+        "labeled_manifest_uri": None,
+    }
+
+
+def test_a_retried_merge_writes_the_same_version(started, lambda_context):
+    workspace, config, state, batch, sent, truth = started
+    workspace.put_lines("answers/a.jsonl", answer_lines(sent, truth))
+    labeling = {"labeled_manifest_uri": workspace.uri("answers/a.jsonl")}
+    first = human_merge(config, state, batch, labeling, lambda_context)
+    content = workspace.read_bytes(first["manifest_uri"])
+    second = human_merge(config, state, batch, labeling, lambda_context)
+    assert second == first and workspace.read_bytes(second["manifest_uri"]) == content
+    history = workspace.read_json(config["output_uri"] + "working/checkpoint.json")["history"]
+    assert [h["kind"] for h in history] == ["bootstrap", "human_batch"]
+
+
+@pytest.mark.parametrize(
+    "mutate,message",
+    [
+        (lambda lines: lines.append(dict(lines[0])), "answered twice"),
+        (lambda lines: lines[0].update({"al:record-id": 99999}), "was not sent in this batch"),
+        (lambda lines: lines[1].update(category=7), "7 is greater than the maximum of 3"),
+        (lambda lines: lines[1]["category-metadata"].update({"human-annotated": "no"}), "'yes' was expected"),
+        (lambda lines: lines[2].pop("category-metadata"), "'category-metadata' is a required property"),
+        (lambda lines: lines[0].pop("al:record-id"), "'al:record-id' is a required property"),
+    ],
+)
+def test_bad_answers_are_refused_and_the_manifest_is_unchanged(started, lambda_context, mutate, message):
+    workspace, config, state, batch, sent, truth = started
+    lines = answer_lines(sent, truth)
+    mutate(lines)
+    workspace.put_lines("answers/bad.jsonl", lines)
+    with pytest.raises(InvalidLabeledBatch, match=message):
+        human_merge(config, state, batch, {"labeled_manifest_uri": workspace.uri("answers/bad.jsonl")}, lambda_context)
+    assert "runs/run-1/working/manifest-00001.jsonl" not in workspace.keys("runs/run-1/working/")
+
+
+@pytest.mark.parametrize(
+    "answer,field",
+    [
+        (
+            {"JobName": "other-job", "LabeledManifestS3Uri": "s3://labeling-bucket/a"},
+            "$.labeling.callback_answer.JobName",
+        ),
+        ({"LabeledManifestS3Uri": "s3://labeling-bucket/a"}, "$.labeling.callback_answer.JobName"),
+        ({"JobName": "x", "LabeledManifestS3Uri": "file:///tmp/a"}, "$.labeling.callback_answer.LabeledManifestS3Uri"),
+        ("just a string", "$.labeling.callback_answer"),
+    ],
+)
+def test_bad_callback_answers_name_the_field(started, lambda_context, answer, field):
+    workspace, config, state, batch, _, _ = started
+    with pytest.raises(InvalidLabeledBatch) as error:
+        human_merge(config, state, batch, {"callback_answer": answer}, lambda_context)
+    assert error.value.field == field
+
+
+def test_a_missing_labeled_manifest_is_named(started, lambda_context):
+    workspace, config, state, batch, _, _ = started
+    answer = {"JobName": batch["job_name"], "LabeledManifestS3Uri": batch["answer_uri"]}
+    with pytest.raises(InvalidLabeledBatch, match="does not exist"):
+        human_merge(config, state, batch, {"callback_answer": answer}, lambda_context)
+
+
+def test_an_empty_answer_stops_the_loop_instead_of_asking_forever(started, lambda_context):
+    workspace, config, state, batch, _, _ = started
+    workspace.put_bytes("answers/empty.jsonl", b"")
+    new = human_merge(
+        config, state, batch, {"labeled_manifest_uri": workspace.uri("answers/empty.jsonl")}, lambda_context
+    )
+    assert (new["next"], new["stop_reason"]) == ("export", "no_progress")
+
+
+def test_callback_task_is_published_without_the_token_and_stored_with_it(started, lambda_context):
+    workspace, config, state, batch, _, _ = started
+    sns, sqs = boto3.client("sns", region_name="us-east-1"), boto3.client("sqs", region_name="us-east-1")
+    topic = sns.create_topic(Name="active-labeling-tasks")["TopicArn"]
+    queue = sqs.create_queue(QueueName="tasks")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+
+    result = request_labels(
+        {"config": config, "batch": batch, "task_token": "secret-token", "execution": EXECUTION}, lambda_context
+    )
+
+    task = workspace.read_json(result["task_uri"])
+    assert task["TaskToken"] == "secret-token" and task["RecordCount"] == 20
+    assert task["Labels"][3] == "Science and Technology" and task["AnswerS3Uri"] == batch["answer_uri"]
+    message = sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"]
+    assert "secret-token" not in message and result["task_uri"] in message
+
+
+def test_final_export_strips_internal_keys_keeps_order_and_unlabeled_items(started, lambda_context):
+    workspace, config, state, batch, sent, truth = started
+    workspace.put_lines("answers/a.jsonl", answer_lines(sent, truth))
+    state = human_merge(
+        config, state, batch, {"labeled_manifest_uri": workspace.uri("answers/a.jsonl")}, lambda_context
+    )
+    state = {**state, "next": "export", "stop_reason": "max_rounds"}
+    output = export_final({"config": config, "progress": state, "execution": EXECUTION}, lambda_context)
+    assert output["FinalManifestS3Uri"] == workspace.uri("runs/run-1/final_output.manifest")
+    assert output["StopReason"] == "max_rounds" and output["Counts"]["unlabeled"] == 80
+    final = workspace.read_lines(output["FinalManifestS3Uri"])
+    original = workspace.read_lines(config["manifest_uri"])
+    assert [r["news-id"] for r in final] == [r["news-id"] for r in original]
+    assert all("al:record-id" not in r for r in final)
+    report = workspace.read_json(output["ReportS3Uri"])
+    assert report["cost"]["human_labels_obtained"] == 20 and report["cost"]["human_labeling_usd"] == 0.72
+    assert report["stop_reason"] == "max_rounds" and report["counts"]["human"] == 20
+
+
+def test_failures_are_recorded_under_the_output_path(started, lambda_context):
+    workspace, config, state, *_ = started
+    event = {
+        "execution": EXECUTION,
+        "error": {"Error": "InvalidLabeledBatch", "Cause": "line 3: ..."},
+        "state": {"config": config, "progress": state},
+    }
+    result = record_failure(event, lambda_context)
+    stored = workspace.read_json(result["failure_record"])
+    assert stored["error"] == "InvalidLabeledBatch" and stored["last_checkpoint_step"] == 0
+    # before ValidateInput succeeded there is no output path: nothing is written, the error is still returned
+    bare = record_failure(
+        {"execution": EXECUTION, "error": {"Error": "InvalidInput", "Cause": "x"}, "state": {}}, lambda_context
+    )
+    assert bare["error"] == "InvalidInput" and "failure_record" not in bare

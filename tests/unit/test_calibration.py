@@ -1,0 +1,135 @@
+"""Threshold selection on synthetic scores whose accuracy is known."""
+
+import random
+
+import pytest
+from select_and_auto_label.logic import (
+    Prediction,
+    TopK,
+    calibrate,
+    fixed_margin,
+    minimum_items,
+    passes,
+    priority,
+)
+
+
+def synthetic(n, seed, accuracy_at):
+    """n items with score s ~ U(0, 1) and P(correct | s) = accuracy_at(s)."""
+    rng = random.Random(seed)
+    items = []
+    for _ in range(n):
+        s = rng.random()
+        items.append((s, rng.random() < accuracy_at(s)))
+    return items
+
+
+def accuracy_curve(s):
+    return 0.6 + 0.4 * s  # 60% at the bottom, 100% at the top
+
+
+def true_accuracy_above(t):
+    # E[0.6 + 0.4 s | s >= t] for s ~ U(0,1)
+    return 0.6 + 0.4 * (1 + t) / 2
+
+
+def test_minimum_items_matches_clopper_pearson():
+    assert minimum_items(0.95, 0.95) == 59  # 59/59 correct is the least that certifies 95%
+
+
+def test_threshold_certifies_the_target_on_the_validation_items():
+    choice = calibrate(synthetic(2000, 1, accuracy_curve), 0, 0, 0.95, 0.95)
+    assert choice.value is not None and choice.lower_bound >= 0.95
+    assert choice.correct / choice.items == choice.estimated_accuracy
+
+
+def test_the_bound_holds_for_fresh_items_in_at_least_95_percent_of_runs():
+    misses = 0
+    runs = 200
+    for seed in range(runs):
+        choice = calibrate(synthetic(1000, seed, accuracy_curve), 0, 0, 0.95, 0.95)
+        if choice.value is not None and true_accuracy_above(choice.value) < 0.95:
+            misses += 1
+    assert misses / runs <= 0.05
+
+
+def test_too_few_validation_items_refuses_to_auto_label():
+    choice = calibrate(synthetic(50, 3, lambda s: 1.0), 0, 0, 0.95, 0.95)
+    assert choice.value is None and choice.lower_bound is None
+
+
+def test_earlier_rounds_count_toward_the_cumulative_bound():
+    # 900 of 1,000 earlier virtual auto-labels were right (90%): nothing more can be added at 95%
+    choice = calibrate(synthetic(500, 4, lambda s: 1.0), 1000, 900, 0.95, 0.95)
+    assert choice.value is None and choice.items == 1000 and choice.lower_bound < 0.95
+    # 995 of 1,000 were right: perfect new items can be added
+    choice = calibrate(synthetic(500, 4, lambda s: 1.0), 1000, 995, 0.95, 0.95)
+    assert choice.value is not None and choice.items == 1500
+
+
+def test_ties_are_never_split():
+    items = [(0.9, True)] * 100 + [(0.5, False)] * 10 + [(0.5, True)] * 200
+    choice = calibrate(items, 0, 0, 0.95, 0.95)
+    assert choice.value == 0.9 and choice.items == 100  # including all 0.5s would give 300/310 but their bound fails
+
+
+def test_fixed_margin_rule_reports_its_accuracy_but_does_not_enforce_it():
+    items = synthetic(1000, 5, lambda s: 0.8)
+    choice = fixed_margin(items, 0, 0, 0.5, 0.95)
+    assert choice.value == 0.5 and choice.lower_bound < 0.95
+    assert passes(0.51, choice, "margin_threshold") and not passes(0.5, choice, "margin_threshold")
+
+
+def prediction(record_id, probs):
+    ranked = sorted(probs, reverse=True)
+    import math
+
+    return Prediction(
+        record_id,
+        probs.index(ranked[0]),
+        ranked[0],
+        ranked[0] - ranked[1],
+        -sum(p * math.log(p) for p in probs if p > 0),
+    )
+
+
+@pytest.mark.parametrize(
+    "strategy,expected",
+    [
+        ("margin", [2, 3]),  # smallest top-two margin first (0.01, then 0.20)
+        ("least_confidence", [3, 2]),  # lowest top probability first
+        ("entropy", [3, 1]),  # flattest distribution first (1.33, then 0.86 nats)
+    ],
+)
+def test_query_strategies_pick_the_most_informative(strategy, expected):
+    predictions = [
+        prediction(0, [0.97, 0.01, 0.01, 0.01]),
+        prediction(1, [0.60, 0.35, 0.03, 0.02]),
+        prediction(2, [0.49, 0.48, 0.02, 0.01]),
+        prediction(3, [0.40, 0.20, 0.20, 0.20]),
+    ]
+    top = TopK(2)
+    for p in predictions:
+        top.offer(priority(p, strategy, 0, 1), p.record_id)
+    assert [record_id for record_id, _ in top.best_first()] == expected
+
+
+def test_random_strategy_is_seeded_and_round_dependent():
+    predictions = [prediction(i, [0.7, 0.1, 0.1, 0.1]) for i in range(100)]
+
+    def pick(seed, round_number):
+        top = TopK(10)
+        for p in predictions:
+            top.offer(priority(p, "random", seed, round_number), p.record_id)
+        return [record_id for record_id, _ in top.best_first()]
+
+    assert pick(1, 1) == pick(1, 1)
+    assert pick(1, 1) != pick(2, 1) and pick(1, 1) != pick(1, 2)
+
+
+def test_top_k_keeps_only_k_items():
+    top = TopK(3)
+    for i in range(10_000):
+        top.offer(i % 97, i)
+    assert len(top._heap) == 3
+    assert [value for _, value in top.best_first()] == [96, 96, 96]
