@@ -25,9 +25,8 @@ def lambda_handler(event: dict, context: object) -> dict:
         config["seed"],
         s3io.read_text,
     )
-    with s3io.JsonLinesWriter(
-        f"{input_prefix}records.jsonl", encryption=s3io.encryption_args(config["kms_key_id"])
-    ) as writer:
+    encryption = s3io.encryption_args(config["kms_key_id"])
+    with s3io.JsonLinesWriter(f"{input_prefix}records.jsonl", encryption=encryption, intermediate=True) as writer:
         for kind, line in lines:
             writer.write(line)
             counts[kind] += 1

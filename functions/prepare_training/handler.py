@@ -29,8 +29,10 @@ def lambda_handler(event: dict, context: object) -> dict:
         s3io.read_text,
     )
     with (
-        s3io.JsonLinesWriter(uris["train"], encryption=encryption) as train,
-        s3io.JsonLinesWriter(uris["validation"], encryption=encryption, write_empty=False) as held_out,
+        s3io.JsonLinesWriter(uris["train"], encryption=encryption, intermediate=True) as train,
+        s3io.JsonLinesWriter(
+            uris["validation"], encryption=encryption, write_empty=False, intermediate=True
+        ) as held_out,
     ):
         writers = {"train": train, "validation": held_out}
         for channel, line in lines:

@@ -44,7 +44,9 @@ def _label_categories(uri: str) -> LabelCategories:
 @entrypoint("validate_input")
 def lambda_handler(event: dict, context: object) -> dict:
     defaults = json.loads(os.environ.get("WORKFLOW_DEFAULTS", "{}"))
-    config = normalize(event["request"], defaults, os.environ["SAGEMAKER_ROLE_ARN"])
+    config = normalize(
+        event["request"], defaults, os.environ["SAGEMAKER_ROLE_ARN"], os.environ.get("JOB_NAME_PREFIX", "")
+    )
     _readable(config["manifest_uri"], MANIFEST_FIELD)
     config["num_classes"] = len(_label_categories(config["label_config_uri"]))
     logger.info("request accepted", backend=config["labeling_backend"], strategy=config["query_strategy"])

@@ -54,8 +54,11 @@ def check_defaults(defaults: dict) -> dict:
     return {**BUILTIN_DEFAULTS, **defaults}
 
 
-def normalize(request: dict, defaults: dict, sagemaker_role_arn: str) -> dict:
-    """Validate the request against its schema and return the config (without num_classes, which needs S3)."""
+def normalize(request: dict, defaults: dict, sagemaker_role_arn: str, job_prefix: str = "") -> dict:
+    """Validate the request against its schema and return the config (without num_classes, which needs S3).
+
+    job_prefix: the deployment's SageMaker job-name prefix (JOB_NAME_PREFIX). Every job name starts with it,
+    so the state machines' IAM policies can allow exactly the jobs this deployment creates."""
     schemas.check(request, "labeling-job-request.schema.json", InvalidInput)
     merged = check_defaults(defaults)
     overrides = request.get("ActiveLearningConfig", {})
@@ -85,7 +88,9 @@ def normalize(request: dict, defaults: dict, sagemaker_role_arn: str) -> dict:
         "output_uri": output_uri,
         "label_attribute": request["LabelAttributeName"],
         "label_config_uri": request["LabelCategoryConfigS3Uri"],
-        "job_name_prefix": request["LabelingJobNamePrefix"],
+        "job_name_prefix": f"{job_prefix}-{request['LabelingJobNamePrefix']}"
+        if job_prefix
+        else request["LabelingJobNamePrefix"],
         "labeling_backend": backend,
         "labeling_timeout_seconds": merged["LabelingTimeoutSeconds"],
         "data_attributes": request["InputConfig"].get("DataAttributes", {"ContentClassifiers": []}),

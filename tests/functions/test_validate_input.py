@@ -123,3 +123,9 @@ def test_bad_deploy_time_defaults_are_reported_as_such(staged, lambda_context, m
 def test_an_event_that_breaks_the_contract_is_an_invalid_event(staged, lambda_context):
     with pytest.raises(InvalidEvent):
         run({"request": request(staged)}, lambda_context)
+
+
+def test_job_names_carry_the_deployment_prefix_so_iam_can_scope_them(staged, lambda_context, monkeypatch):
+    monkeypatch.setenv("JOB_NAME_PREFIX", "al")
+    config = run({"request": request(staged), "execution": EXECUTION}, lambda_context)
+    assert config["job_name_prefix"] == "al-news"

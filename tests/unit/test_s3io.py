@@ -59,3 +59,13 @@ def test_s3_uri_parsing():
     assert s3io.S3Uri.parse("s3://bucket/a/b.jsonl") == s3io.S3Uri("bucket", "a/b.jsonl")
     with pytest.raises(ValueError):
         s3io.S3Uri.parse("https://bucket/a")
+
+
+def test_intermediate_objects_are_tagged_for_the_expiry_rule(workspace):
+    for size in (10, 60_000):  # one PUT, and a multipart upload
+        uri = workspace.uri(f"out/train-{size}.jsonl")
+        with s3io.JsonLinesWriter(uri, intermediate=True, part_bytes=5 * 1024 * 1024) as writer:
+            for i in range(size):
+                writer.write({"i": i, "pad": "z" * 100})
+        tags = workspace.s3.get_object_tagging(Bucket=workspace.bucket, Key=f"out/train-{size}.jsonl")["TagSet"]
+        assert tags == [{"Key": "intermediate", "Value": "true"}]

@@ -1,5 +1,8 @@
 """Where everything lives under the execution's S3OutputPath, and what SageMaker jobs are called.
 
+Job names: <deployment prefix>-<request prefix>-<run id>-<h step | r round>, at most 10+1+29+1+8+1+5 = 55
+characters (SageMaker allows 63).
+
 All names are pure functions of the output path, the run id and a step/round number, so a retried or
 resumed step writes to, and asks for, exactly what the first attempt did.
 """
@@ -64,7 +67,7 @@ def round_execution_name(run: str, round_number: int) -> str:
 
 
 def _bounded(name: str) -> str:
-    if len(name) > MAX_JOB_NAME:  # the request schema caps the prefix so this cannot happen
+    if len(name) > MAX_JOB_NAME:  # prefixes are capped (request 29, deployment 10 characters) so this cannot happen
         raise ValueError(f"job name {name!r} is longer than {MAX_JOB_NAME} characters")
     return name
 

@@ -21,6 +21,9 @@ from .errors import InvalidManifest
 
 READ_CHUNK_BYTES = 1024 * 1024
 PART_BYTES = 8 * 1024 * 1024  # S3's minimum part size is 5 MiB
+INTERMEDIATE_TAG = "intermediate=true"
+"""Tag of round files that can be rebuilt and are needed only within their round (training channels,
+transform input): the bucket's lifecycle rule expires them."""
 
 
 @dataclass(frozen=True)
@@ -128,15 +131,24 @@ def encryption_args(kms_key_id: str | None) -> dict:
 
 class JsonLinesWriter:
     """Write JSON Lines to one S3 object; use as a context manager. Counts the lines it wrote.
-    With write_empty=False no object is created when no line was written."""
+    With write_empty=False no object is created when no line was written; intermediate=True tags the object
+    for the bucket's expiry rule."""
 
     def __init__(
-        self, uri: str, *, encryption: dict | None = None, part_bytes: int = PART_BYTES, write_empty: bool = True
+        self,
+        uri: str,
+        *,
+        encryption: dict | None = None,
+        part_bytes: int = PART_BYTES,
+        write_empty: bool = True,
+        intermediate: bool = False,
     ):
         self.uri = uri
         self._write_empty = write_empty
         self._loc = S3Uri.parse(uri)
         self._extra = {"ContentType": "application/jsonlines", **(encryption or {})}
+        if intermediate:
+            self._extra["Tagging"] = INTERMEDIATE_TAG
         self._part_bytes = part_bytes
         self._buffer = bytearray()
         self._upload_id: str | None = None
