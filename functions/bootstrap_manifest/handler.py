@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labeling_common import checkpoint, layout, progress, s3io
+from labeling_common import checkpoint, layout, lock, progress, s3io
 from labeling_common.errors import InvalidManifest
 from labeling_common.labels import LabelCategories
 from labeling_common.manifest import LineChecker, Tally
@@ -14,6 +14,7 @@ from .logic import counts_or_error, identity, number_records, resumed_progress
 @entrypoint("bootstrap_manifest")
 def lambda_handler(event: dict, context: object) -> dict:
     config = event["config"]
+    lock.acquire(config["output_uri"], event["execution"]["arn"], checkpoint.now(), lock.execution_is_running)
     saved = checkpoint.load(config["output_uri"])
     if saved is not None:
         resumed = resumed_progress(config, saved)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labeling_common import checkpoint, layout, s3io
+from labeling_common import checkpoint, layout, lock, s3io
 from labeling_common.manifest import Tally
 from labeling_common.observability import entrypoint, logger, metrics
 
@@ -36,6 +36,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     report_uri = layout.report(config["output_uri"])
     s3io.write_json(report_uri, document, encryption=encryption)
 
+    lock.release(config["output_uri"], event["execution"]["arn"])
     counts = state["counts"]
     metrics.add_metric(name="HumanLabeled", unit="Count", value=counts["human"])
     metrics.add_metric(name="AutoLabeled", unit="Count", value=counts["auto"])

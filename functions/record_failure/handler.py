@@ -3,7 +3,7 @@ output path (when the request got far enough to have one), then the state machin
 
 from __future__ import annotations
 
-from labeling_common import checkpoint, layout, s3io
+from labeling_common import checkpoint, layout, lock, s3io
 from labeling_common.observability import entrypoint, logger
 
 from .logic import failure_document
@@ -17,5 +17,6 @@ def lambda_handler(event: dict, context: object) -> dict:
         uri = layout.failure_record(config["output_uri"], event["execution"]["name"])
         s3io.write_json(uri, document, encryption=s3io.encryption_args(config.get("kms_key_id")))
         document["failure_record"] = uri
+        lock.release(config["output_uri"], event["execution"]["arn"])
     logger.error("execution failed", error=document["error"], failure_record=document.get("failure_record"))
     return document

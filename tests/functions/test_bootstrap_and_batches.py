@@ -49,6 +49,7 @@ def test_a_second_execution_on_the_same_output_path_resumes_from_the_checkpoint(
     assert again == first  # same run id, same step: nothing recopied
     assert workspace.keys("runs/run-1/working/") == [
         "runs/run-1/working/checkpoint.json",
+        "runs/run-1/working/lock.json",
         "runs/run-1/working/manifest-00000.jsonl",
     ]
     with pytest.raises(InvalidInput) as error:
@@ -74,14 +75,14 @@ def test_bad_manifest_lines_are_named_and_nothing_is_written(workspace, lambda_c
         bootstrap({"config": make_config(workspace), "execution": EXECUTION}, lambda_context)
     assert error.value.field == "line 2"
     assert message in str(error.value)
-    assert workspace.keys("runs/") == []
+    assert workspace.keys("runs/") == ["runs/run-1/working/lock.json"]  # only the lock (RecordFailure releases it)
 
 
 def test_an_empty_manifest_is_refused(workspace, lambda_context):
     workspace.put_bytes("input/input.manifest", b"\n\n")
     with pytest.raises(InvalidInput, match="holds no records"):
         bootstrap({"config": make_config(workspace), "execution": EXECUTION}, lambda_context)
-    assert workspace.keys("runs/") == []
+    assert workspace.keys("runs/") == ["runs/run-1/working/lock.json"]  # only the lock (RecordFailure releases it)
 
 
 def test_bootstrap_batch_is_a_seeded_random_sample_of_unlabeled_records(workspace, lambda_context, rows):

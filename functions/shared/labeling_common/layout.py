@@ -77,3 +77,7 @@ def seeded_hash(seed: int, purpose: str, record_id: int) -> int:
     and give the same answer on every retry (bootstrap batch, validation set, random query strategy)."""
     digest = hashlib.blake2b(f"{seed}:{purpose}:{record_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big")
+
+
+def lock(output_uri: str) -> str:
+    return f"{output_uri}working/lock.json"

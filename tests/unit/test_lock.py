@@ -1,0 +1,53 @@
+"""One execution per output path."""
+
+import json
+
+import pytest
+
+from labeling_common import lock
+from labeling_common.errors import WorkflowLocked
+
+OUT = "s3://labeling-bucket/runs/run-1/"
+FIRST, SECOND = "arn:aws:states:us-east-1:123456789012:execution:loop:first", "arn:aws:states:...:second"
+
+
+def holder(workspace):
+    return json.loads(workspace.read_bytes(OUT + "working/lock.json"))["execution_arn"]
+
+
+def test_second_execution_is_refused_while_the_first_runs(workspace):
+    lock.acquire(OUT, FIRST, "t0", is_running=lambda arn: True)
+    with pytest.raises(WorkflowLocked) as error:
+        lock.acquire(OUT, SECOND, "t1", is_running=lambda arn: arn == FIRST)
+    assert error.value.field == "$.OutputConfig.S3OutputPath" and FIRST in str(error.value)
+    assert holder(workspace) == FIRST
+
+
+def test_a_retry_of_the_owner_keeps_the_lock(workspace):
+    lock.acquire(OUT, FIRST, "t0", is_running=lambda arn: True)
+    lock.acquire(OUT, FIRST, "t1", is_running=lambda arn: True)
+    assert holder(workspace) == FIRST
+
+
+def test_the_lock_of_a_finished_execution_is_taken_over(workspace):
+    lock.acquire(OUT, FIRST, "t0", is_running=lambda arn: True)
+    lock.acquire(OUT, SECOND, "t1", is_running=lambda arn: False)
+    assert holder(workspace) == SECOND
+
+
+def test_release_only_by_the_owner(workspace):
+    lock.acquire(OUT, FIRST, "t0", is_running=lambda arn: True)
+    lock.release(OUT, SECOND)
+    assert holder(workspace) == FIRST
+    lock.release(OUT, FIRST)
+    assert "runs/run-1/working/lock.json" not in workspace.keys("runs/")
+    lock.release(OUT, FIRST)  # nothing to release: fine
+
+
+def test_different_output_paths_do_not_interfere(workspace):
+    lock.acquire(OUT, FIRST, "t0", is_running=lambda arn: True)
+    lock.acquire("s3://labeling-bucket/runs/run-2/", SECOND, "t0", is_running=lambda arn: True)
+
+
+def test_an_unknown_execution_is_not_running(aws):
+    assert lock.execution_is_running("arn:aws:states:us-east-1:123456789012:execution:nope:gone") is False
