@@ -30,9 +30,10 @@ help: ## List the targets
 
 # --- environment ---------------------------------------------------------------------------------
 
-$(VENV)/.installed: requirements/dev.lock
+$(VENV)/.installed: requirements/dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --disable-pip-version-check -r requirements/dev.lock
+	$(PIP) install --quiet --disable-pip-version-check --no-deps --editable .  # the `labeler` command
 	touch $@
 
 .PHONY: venv
@@ -81,8 +82,8 @@ lambda-runtime: $(LAMBDA_RUNTIME_SITE)/.done ## Build the local stand-in for the
 
 .PHONY: lint
 lint: $(VENV)/.installed ## ruff lint and format check on all Python code
-	$(VENV)/bin/ruff check functions local containers tests
-	$(VENV)/bin/ruff format --check functions local containers tests
+	$(VENV)/bin/ruff check functions local containers labeler tests
+	$(VENV)/bin/ruff format --check functions local containers labeler tests
 
 .PHONY: test
 test: $(VENV)/.installed build lambda-runtime lint ## Everything CI runs: lint, unit/handler/schema/ASL/packaging tests

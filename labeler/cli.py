@@ -1,0 +1,143 @@
+"""`labeler`: answer the workflow's callback labeling tasks from the command line.
+
+  labeler tasks s3://bucket/prefix/              list tasks waiting for labels
+  labeler export TASK --out batch.csv            the batch for any labeling tool (CSV or JSON Lines)
+  labeler submit TASK answers.csv                validate, upload, and complete the task (SendTaskSuccess)
+  labeler fail TASK --reason "..."               give up on the task (SendTaskFailure)
+  labeler heartbeat TASK                         tell the workflow the labelers are still at it
+
+TASK is the task's S3 URI (…/batches/<job>/task.json, as printed by `labeler tasks` and announced on the
+labeling SNS topic). Credentials and region come from the usual AWS environment; `--endpoint-url` (or
+AWS_ENDPOINT_URL) points at the local endpoint of `make run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import boto3
+
+from . import tasks
+
+
+def _clients(args: argparse.Namespace):
+    options = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
+    return boto3.client("s3", **options), boto3.client("stepfunctions", **options)
+
+
+def _format(path: str, explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    return "csv" if path.lower().endswith(".csv") else "jsonl"
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    s3, sfn = _clients(args)
+    found = tasks.find_tasks(s3, sfn, args.location, include_answered=args.all)
+    for task in found:
+        doc = task.document
+        print(f"{task.uri}\t{doc['JobName']}\t{doc['RecordCount']} records\tcreated {doc['CreatedAt']}")
+    if not found:
+        print("no pending labeling task", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    s3, _ = _clients(args)
+    task = tasks.load_task(s3, args.task)
+    records = tasks.batch_records(s3, task)
+    fmt = _format(args.out, args.format)
+    text = (
+        tasks.export_csv(records)
+        if fmt == "csv"
+        else "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in tasks.export_rows(records))
+    )
+    Path(args.out).write_text(text, encoding="utf-8")
+    print(f"wrote {len(records)} records of {task.job_name} to {args.out}; labels: {', '.join(task.labels)}")
+    return 0
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    s3, sfn = _clients(args)
+    task = tasks.load_task(s3, args.task)
+    rows = tasks.read_answer_rows(Path(args.answers).read_text(encoding="utf-8"), _format(args.answers, args.format))
+    answers = tasks.build_answers(task, tasks.categories(s3, task), tasks.batch_records(s3, task), rows)
+    if args.dry_run:
+        print(f"{len(answers)} answers are valid for {task.job_name}; nothing sent (--dry-run)")
+        return 0
+    output = tasks.submit(s3, sfn, task, answers)
+    left = task.document["RecordCount"] - len(answers)
+    print(
+        f"sent {len(answers)} labels for {task.job_name} ({output['LabeledManifestS3Uri']})"
+        + (f"; {left} records left unlabeled will be asked again" if left else "")
+    )
+    return 0
+
+
+def cmd_fail(args: argparse.Namespace) -> int:
+    s3, sfn = _clients(args)
+    task = tasks.load_task(s3, args.task)
+    tasks.fail(sfn, task, args.error, args.reason)
+    print(f"failed {task.job_name}: {args.error}: {args.reason}")
+    return 0
+
+
+def cmd_heartbeat(args: argparse.Namespace) -> int:
+    s3, sfn = _clients(args)
+    tasks.heartbeat(sfn, tasks.load_task(s3, args.task))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="labeler", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    top.add_argument(
+        "--endpoint-url", help="AWS endpoint (the local endpoint of `make run`); default: AWS_ENDPOINT_URL or AWS"
+    )
+    sub = top.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("tasks", help="list labeling tasks waiting for answers")
+    p.add_argument("location", help="s3://bucket[/prefix] to search (a run's S3OutputPath, or the whole bucket)")
+    p.add_argument("--all", action="store_true", help="also list answered and abandoned tasks")
+    p.set_defaults(run=cmd_tasks)
+
+    p = sub.add_parser("export", help="write a task's batch as CSV or JSON Lines for any labeling tool")
+    p.add_argument("task")
+    p.add_argument("--out", required=True)
+    p.add_argument("--format", choices=["csv", "jsonl"])
+    p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("submit", help="validate answers, upload them and complete the task")
+    p.add_argument("task")
+    p.add_argument("answers", help="CSV (al:record-id,label[,confidence]) or JSON Lines")
+    p.add_argument("--format", choices=["csv", "jsonl"])
+    p.add_argument("--dry-run", action="store_true", help="validate only")
+    p.set_defaults(run=cmd_submit)
+
+    p = sub.add_parser("fail", help="fail the task (the workflow records the failure and stops)")
+    p.add_argument("task")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--error", default="LabelingAbandoned")
+    p.set_defaults(run=cmd_fail)
+
+    p = sub.add_parser("heartbeat", help="keep a long task alive")
+    p.add_argument("task")
+    p.set_defaults(run=cmd_heartbeat)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except tasks.TaskError as error:
+        print(f"labeler: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

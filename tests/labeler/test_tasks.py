@@ -1,0 +1,125 @@
+"""The labeling tool library and CLI against moto S3 (Step Functions calls are stubbed: the task-token
+round trip itself is tested end to end in local mode)."""
+
+import json
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from labeler import cli, tasks
+from tests.support import CLASS_NAMES
+
+TASK_KEY = "runs/run-1/batches/news-0a1b2c3d-h0001/task.json"
+
+
+@pytest.fixture
+def task_setup(workspace):
+    batch = [{"source": f"headline {i}", "news-id": 100 + i, "al:record-id": i} for i in (3, 8, 15)]
+    workspace.put_lines("runs/run-1/batches/news-0a1b2c3d-h0001/input.manifest", batch)
+    document = {
+        "SchemaVersion": "1",
+        "JobName": "news-0a1b2c3d-h0001",
+        "TaskToken": "token-123",
+        "ExecutionArn": "arn:aws:states:us-east-1:123456789012:execution:loop:run-1",
+        "BatchManifestS3Uri": workspace.uri("runs/run-1/batches/news-0a1b2c3d-h0001/input.manifest"),
+        "RecordCount": 3,
+        "RecordIdKey": "al:record-id",
+        "LabelAttributeName": "category",
+        "LabelCategoryConfigS3Uri": workspace.uri("config/class_labels.json"),
+        "Labels": CLASS_NAMES,
+        "AnswerS3Uri": workspace.uri("runs/run-1/batches/news-0a1b2c3d-h0001/answers.manifest"),
+        "CreatedAt": "2026-11-29T04:00:00.000000",
+    }
+    workspace.put_json(TASK_KEY, document)
+    return workspace, tasks.load_task(workspace.s3, workspace.uri(TASK_KEY)), batch
+
+
+def answers_for(task_setup, text, fmt="csv"):
+    workspace, task, batch = task_setup
+    rows = tasks.read_answer_rows(text, fmt)
+    return tasks.build_answers(task, tasks.categories(workspace.s3, task), batch, rows)
+
+
+def test_csv_answers_by_name_or_index_become_ground_truth_lines(task_setup):
+    answers = answers_for(task_setup, "al:record-id,source,label\n3,x,Business\n8,y,2\n15,z,\n")
+    assert [(a["al:record-id"], a["category"]) for a in answers] == [(3, 0), (8, 2)]  # empty label: left out
+    meta = answers[1]["category-metadata"]
+    assert meta["class-name"] == "Health & Medicine" and meta["human-annotated"] == "yes"
+    assert meta["job-name"] == "labeling-job/news-0a1b2c3d-h0001"
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("id,label\n3,Business\n", "must name the columns"),
+        ("al:record-id,label\n99,Business\n", "line 2: record 99 is not in this task's batch"),
+        ("al:record-id,label\n3,Business\n3,Business\n", "line 3: record 3 is answered twice"),
+        ("al:record-id,label\n3,Sports\n", "line 2: label 'Sports' is not one of"),
+        ("al:record-id,label\nthree,Business\n", "must be an integer"),
+        ("al:record-id,label,confidence\n3,Business,7\n", "7.0 is greater than the maximum of 1"),
+    ],
+)
+def test_bad_answers_are_refused_with_the_row(task_setup, text, message):
+    with pytest.raises(tasks.TaskError, match=message):
+        answers_for(task_setup, text)
+
+
+def test_json_lines_answers_including_ground_truth_lines(task_setup):
+    text = '{"al:record-id": 3, "label": "Entertainment"}\n' + json.dumps(
+        {
+            "al:record-id": 8,
+            "category": 1,
+            "category-metadata": {"human-annotated": "yes", "class-name": "Entertainment"},
+        }
+    )
+    assert [a["category"] for a in answers_for(task_setup, text, "jsonl")] == [1, 1]
+
+
+def test_submit_uploads_then_sends_the_token(task_setup):
+    workspace, task, _ = task_setup
+    answers = answers_for(task_setup, "al:record-id,label\n3,Business\n")
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    expected_output = json.dumps({"JobName": task.job_name, "LabeledManifestS3Uri": task.document["AnswerS3Uri"]})
+    with Stubber(sfn) as stub:
+        stub.add_response("send_task_success", {}, {"taskToken": "token-123", "output": expected_output})
+        tasks.submit(workspace.s3, sfn, task, answers)
+        stub.assert_no_pending_responses()
+    assert workspace.read_lines(task.document["AnswerS3Uri"]) == answers
+
+
+def test_pending_tasks_are_found_and_answered_ones_are_not(task_setup):
+    workspace, task, _ = task_setup
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    with Stubber(sfn) as stub:
+        stub.add_response(
+            "describe_execution",
+            {
+                "status": "RUNNING",
+                "executionArn": task.document["ExecutionArn"],
+                "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:loop",
+                "startDate": "2026-11-29T04:00:00Z",
+            },
+        )
+        assert [t.uri for t in tasks.find_tasks(workspace.s3, sfn, workspace.uri("runs/"))] == [task.uri]
+    workspace.put_bytes(task.document["AnswerS3Uri"][len("s3://labeling-bucket/") :], b"")
+    assert tasks.find_tasks(workspace.s3, sfn, "s3://labeling-bucket") == []
+
+
+def test_cli_export_and_dry_run(task_setup, tmp_path, capsys):
+    workspace, task, _ = task_setup
+    out = tmp_path / "batch.csv"
+    assert cli.main(["export", task.uri, "--out", str(out)]) == 0
+    assert out.read_text().splitlines() == [
+        "al:record-id,source,label",
+        "3,headline 3,",
+        "8,headline 8,",
+        "15,headline 15,",
+    ]
+    out.write_text(out.read_text().replace("3,headline 3,", "3,headline 3,Business"))
+    assert cli.main(["submit", task.uri, str(out), "--dry-run"]) == 0
+    assert "1 answers are valid" in capsys.readouterr().out
+    out.write_text("al:record-id,label\n42,Business\n")
+    assert cli.main(["submit", task.uri, str(out)]) == 2
+    assert "record 42 is not in this task's batch" in capsys.readouterr().err
+    assert "answers.manifest" not in " ".join(workspace.keys("runs/"))  # nothing was uploaded
