@@ -34,7 +34,8 @@ def report(
 ) -> dict:
     counts = progress["counts"]
     batches = [entry for entry in history if entry["kind"] == "human_batch"]
-    rounds = [summaries[entry["round"]] for entry in history if entry["kind"] == "round"]
+    rounds = [{**summaries[entry["round"]], "step": entry["step"]} for entry in history if entry["kind"] == "round"]
+    start = next((entry for entry in history if entry["kind"] == "bootstrap"), None)
     labels_bought = sum(batch["labeled"] for batch in batches)
     last_with_estimate = next((r for r in reversed(rounds) if r["calibration"]["lower_bound"] is not None), None)
     return {
@@ -72,6 +73,7 @@ def report(
                 "seed",
             )
         },
+        "initial_counts": {key: start[key] for key in ("total", "human", "auto", "unlabeled")} if start else None,
         "human_batches": batches,
         "rounds": rounds,
         "started_at": created_at,

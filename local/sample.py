@@ -1,0 +1,120 @@
+"""Turn a CSV of labeled text into what the workflow needs: an input manifest (a share of it pre-labeled,
+the rest unlabeled), the label category config, and the true labels kept apart for the simulated workforce
+and for measuring accuracy (they never enter the input manifest).
+
+The bundled dataset is examples/uci-news/news-50k.csv.gz (UCI News Aggregator, see its SOURCE.md); any
+other CSV works with --text-column / --label-column.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BUNDLED = REPO / "examples" / "uci-news" / "news-50k.csv.gz"
+BUNDLED_LABELS = REPO / "examples" / "uci-news" / "class_labels.json"
+UCI_CODES = {"b": "Business", "e": "Entertainment", "m": "Health & Medicine", "t": "Science and Technology"}
+KEY_FIELD = "item-id"
+RESERVED = {"source", "source-ref", "al:record-id", KEY_FIELD}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    path: Path
+    text_column: str
+    label_column: str
+
+    @classmethod
+    def bundled(cls) -> Dataset:
+        return cls(BUNDLED, "title", "category")
+
+
+@dataclass(frozen=True)
+class Sample:
+    manifest: list[dict]  # input manifest lines
+    label_config: dict
+    truth: dict[str, int]  # item key -> class index
+    attribute: str
+
+    def write(self, directory: Path) -> dict[str, Path]:
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = {
+            "manifest": directory / "input.manifest",
+            "labels": directory / "class_labels.json",
+            "answers": directory / "answers.jsonl",
+        }
+        with paths["manifest"].open("w", encoding="utf-8") as stream:
+            for line in self.manifest:
+                stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+        paths["labels"].write_text(json.dumps(self.label_config, indent=2) + "\n", encoding="utf-8")
+        with paths["answers"].open("w", encoding="utf-8") as stream:
+            for key, label in self.truth.items():
+                stream.write(json.dumps({"key": key, "label": label}) + "\n")
+        return paths
+
+
+def _open(path: Path):
+    return (
+        gzip.open(path, "rt", encoding="utf-8", newline="")
+        if path.suffix == ".gz"
+        else path.open(encoding="utf-8", newline="")
+    )
+
+
+def read_rows(dataset: Dataset) -> list[dict]:
+    with _open(dataset.path) as stream:
+        reader = csv.DictReader(stream)
+        missing = {dataset.text_column, dataset.label_column} - set(reader.fieldnames or [])
+        if missing:
+            raise SystemExit(f"{dataset.path}: no column(s) {sorted(missing)}; columns are {reader.fieldnames}")
+        return [row for row in reader if row[dataset.text_column].strip() and row[dataset.label_column].strip()]
+
+
+def class_names(dataset: Dataset, rows: list[dict]) -> list[str]:
+    if dataset.path == BUNDLED:
+        return [item["label"] for item in json.loads(BUNDLED_LABELS.read_text())["labels"]]
+    return sorted({row[dataset.label_column] for row in rows})
+
+
+def make_sample(
+    dataset: Dataset, size: int, *, seed: int, prelabeled_fraction: float, attribute: str = "category"
+) -> Sample:
+    """`size` random rows; the first `prelabeled_fraction` of them (in random order) carry their label, as
+    the AWS sample's 20% pre-labeled seed did."""
+    rows = read_rows(dataset)
+    if size > len(rows):
+        raise SystemExit(f"{dataset.path} has {len(rows)} usable rows; asked for {size}")
+    names = class_names(dataset, rows)
+    to_name = UCI_CODES if dataset.path == BUNDLED else {name: name for name in names}
+    chosen = random.Random(seed).sample(range(len(rows)), size)
+    labeled = round(size * prelabeled_fraction)
+    manifest, truth = [], {}
+    for position, row_index in enumerate(chosen):
+        row = rows[row_index]
+        key = str(row.get("id") or row_index)
+        label = names.index(to_name[row[dataset.label_column]])
+        truth[key] = label
+        line = {"source": row[dataset.text_column], KEY_FIELD: key}
+        line.update(
+            {
+                column: value
+                for column, value in row.items()
+                if column not in (dataset.text_column, dataset.label_column, "id") and column not in RESERVED
+            }
+        )
+        if position < labeled:
+            line[attribute] = label
+            line[f"{attribute}-metadata"] = {
+                "class-name": names[label],
+                "confidence": 1.0,
+                "human-annotated": "yes",
+                "type": "groundtruth/text-classification",
+            }
+        manifest.append(line)
+    label_config = {"document-version": "2018-11-28", "labels": [{"label": name} for name in names]}
+    return Sample(manifest, label_config, truth, attribute)
