@@ -1,4 +1,4 @@
-"""Fixtures for the embedded AWS tests: one server for the whole session (moto state is process-global),
+"""Fixtures for the embedded AWS tests: one server per test module (moto state is process-global),
 a runtime-site folder standing in for the Lambda runtime's boto3, and helpers to build Lambda zips."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from embedded_aws_helpers import make_client
-
 from local.embedded_aws import EmbeddedAWS
+
+from .embedded_aws_helpers import ROLE, make_client
 
 RUNTIME_DISTS = ["boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"]
 
@@ -136,8 +136,10 @@ def answers_file(tmp_path_factory) -> Path:
     return p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def server(tmp_path_factory, runtime_site, fake_container, answers_file):
+    """One embedded AWS per test module, stopped after it: while one runs, this process's moto is patched,
+    and other test directories use plain mock_aws."""
     state_dir = tmp_path_factory.mktemp("embedded-aws-state")
     config = {
         "runtime_site": str(runtime_site),
@@ -151,6 +153,24 @@ def server(tmp_path_factory, runtime_site, fake_container, answers_file):
         },
     }
     with EmbeddedAWS(state_dir=state_dir, config=config) as aws:
+        # Like AWS, moto's CreateFunction needs an existing role that Lambda can assume.
+        make_client(aws, "iam").create_role(
+            RoleName=ROLE.rsplit("/", 1)[1],
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {
+                                "Service": ["lambda.amazonaws.com", "states.amazonaws.com", "sagemaker.amazonaws.com"]
+                            },
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )
         yield aws
 
 

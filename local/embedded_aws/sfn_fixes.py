@@ -1,0 +1,144 @@
+"""Small Step Functions fixes the embedded AWS needs around moto's ASL interpreter.
+
+1. Service calls from the interpreter go to THIS server.
+   WHY: moto.stepfunctions.parser.asl.utils.boto_client.boto_client_for builds a new boto3 client on
+   every task, aimed at http://localhost:$MOTO_PORT (default 5000) - the wrong port for a server on a
+   free port, and "localhost" may resolve to ::1 first. It also costs ~50 ms per task.
+   TOUCHES: the module attribute `boto_client_for` in every moto.stepfunctions.parser module that
+   imported it by name (swept from sys.modules after importing the task-service factory).
+   Replacement: cached, thread-safe clients on STATE.endpoint_url with moto's settings (no retries).
+
+Every behaviour change here (and in the other patch modules) applies only while an embedded AWS is
+running in the process (STATE.active); otherwise moto behaves as shipped, so mock_aws-based tests in the
+same process are unaffected.
+
+2. Unnamed executions get a UUID name, as on AWS.
+   WHY: moto names them "None" (so a second unnamed StartExecution - e.g. a startExecution task
+   without "Name" - collides with the first).
+   TOUCHES: moto.stepfunctions.parser.models.StepFunctionsParserBackend.start_execution (wrapped).
+
+3. SendTaskFailure keeps its `cause`.
+   WHY: moto.stepfunctions.responses.StepFunctionResponse.send_task_failure drops the `cause` parameter,
+   so a waitForTaskToken task failed by a callback has no Cause for Catch/ResultPath.
+   TOUCHES: StepFunctionResponse.send_task_failure (replaced; the backend method already takes cause).
+
+4. Errors of the ASL-executing backend carry their error code.
+   WHY: the exception classes in moto.stepfunctions.parser.api (InvalidDefinition, TaskDoesNotExist,
+   TaskTimedOut, InvalidToken, ExecutionDoesNotExist, ...) declare LocalStack-style `code`/`status_code`
+   attributes, but subclass moto's AWSError, which serialises `TYPE` - so clients get an EMPTY error code
+   (e.g. CreateStateMachine with a bad definition -> Code "", not "InvalidDefinition").
+   TOUCHES: sets TYPE/STATUS on those classes from their `code`/`status_code`.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import uuid
+from typing import Any
+
+from .state import STATE
+
+_client_lock = threading.Lock()
+_clients: dict[tuple[str, str, str], Any] = {}
+_session = None
+
+
+_original_boto_client_for = None
+
+
+def boto_client_for(region: str, service: str, state_credentials: Any = None):
+    global _session
+    import boto3
+    from botocore.config import Config
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+
+    endpoint = STATE.endpoint_url
+    if endpoint is None:  # no embedded AWS running: moto's own behaviour (e.g. under mock_aws)
+        return _original_boto_client_for(region=region, service=service, state_credentials=state_credentials)
+    key = (endpoint, region, service)
+    with _client_lock:
+        client = _clients.get(key)
+        if client is None:
+            if _session is None:
+                _session = boto3.session.Session()
+            client = _session.client(
+                service_name=service,
+                region_name=region,
+                endpoint_url=endpoint,
+                aws_access_key_id="ak",
+                aws_secret_access_key="sk",
+                config=Config(
+                    parameter_validation=False,
+                    retries={"max_attempts": 0, "total_max_attempts": 1},
+                    connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                    read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                    max_pool_connections=50,
+                ),
+            )
+            _clients[key] = client
+    return client
+
+
+def install() -> None:
+    # Import everything that binds boto_client_for, then rebind it everywhere.
+    import moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval.resource_eval_s3  # noqa: F401
+    import moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3  # noqa: F401,E501
+    import moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_factory  # noqa: F401
+    from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_module
+
+    global _original_boto_client_for
+    original = getattr(boto_client_module, "_embedded_original", boto_client_module.boto_client_for)
+    boto_client_module._embedded_original = original
+    _original_boto_client_for = original
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto.stepfunctions") and getattr(module, "boto_client_for", None) in (
+            original,
+            boto_client_for,
+        ):
+            module.boto_client_for = boto_client_for
+
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    if not getattr(StepFunctionsParserBackend.start_execution, "_embedded", False):
+        original_start = StepFunctionsParserBackend.start_execution
+
+        def start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
+            if STATE.active and not name:
+                name = str(uuid.uuid4())
+            return original_start(self, state_machine_arn, name, execution_input, trace_header)
+
+        start_execution._embedded = True
+        StepFunctionsParserBackend.start_execution = start_execution
+
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    original_send_task_failure = getattr(
+        StepFunctionResponse.send_task_failure, "_embedded_original", StepFunctionResponse.send_task_failure
+    )
+
+    def send_task_failure(self):
+        if not STATE.active:
+            return original_send_task_failure(self)
+        self.stepfunction_backend.send_task_failure(
+            self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+        )
+        return EmptyResult()
+
+    send_task_failure._embedded_original = original_send_task_failure
+
+    StepFunctionResponse.send_task_failure = send_task_failure
+
+    from moto.core.exceptions import AWSError
+    from moto.stepfunctions.parser import api as parser_api
+
+    for obj in vars(parser_api).values():
+        if (
+            isinstance(obj, type)
+            and issubclass(obj, AWSError)
+            and obj.__dict__.get("TYPE") is None
+            and isinstance(obj.__dict__.get("code"), str)
+        ):
+            obj.TYPE = obj.code
+            obj.STATUS = int(getattr(obj, "status_code", 400))

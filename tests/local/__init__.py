@@ -1,0 +1,1 @@
+"""Tests of the embedded AWS (local/embedded_aws)."""

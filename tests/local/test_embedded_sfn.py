@@ -1,0 +1,159 @@
+"""(a) ValidateStateMachineDefinition and (c) nested startExecution.sync / .sync:2."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+from .embedded_aws_helpers import ROLE, create_state_machine, history, make_client, run_execution
+
+
+@pytest.fixture(scope="module")
+def children(server):
+    suffix = uuid.uuid4().hex[:6]
+    ok = create_state_machine(
+        server,
+        f"child-ok-{suffix}",
+        {
+            "StartAt": "Echo",
+            "States": {"Echo": {"Type": "Pass", "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"}, "End": True}},
+        },
+    )
+    bad = create_state_machine(
+        server,
+        f"child-bad-{suffix}",
+        {
+            "StartAt": "Boom",
+            "States": {"Boom": {"Type": "Fail", "Error": "ChildBroke", "Cause": "on purpose"}},
+        },
+    )
+    return {"ok": ok, "bad": bad}
+
+
+def _parent(server, child_arn: str, resource: str, with_name: bool = True, catch: bool = False) -> str:
+    params = {"StateMachineArn": child_arn, "Input": {"n.$": "$.n"}}
+    if with_name:
+        params["Name.$"] = "States.Format('{}-child', $$.Execution.Name)"
+    task = {"Type": "Task", "Resource": resource, "Parameters": params, "End": True}
+    if catch:
+        task["Catch"] = [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.failure", "Next": "Failed"}]
+    states = {"Run": task}
+    if catch:
+        states["Failed"] = {"Type": "Pass", "End": True}
+    return create_state_machine(server, f"parent-{uuid.uuid4().hex[:8]}", {"StartAt": "Run", "States": states})
+
+
+def _name() -> str:
+    return f"p-{uuid.uuid4().hex[:8]}"
+
+
+def test_sync2_returns_parsed_output(server, children):
+    parent = _parent(server, children["ok"], "arn:aws:states:::states:startExecution.sync:2")
+    name = _name()
+    desc = run_execution(server, parent, name, {"n": 21})
+    assert desc["status"] == "SUCCEEDED", desc
+    out = json.loads(desc["output"])
+    assert out["Output"] == {"doubled": 42}
+    assert out["Input"] == {"n": 21}
+    assert out["Status"] == "SUCCEEDED"
+    assert out["ExecutionArn"].endswith(f":{name}-child")
+    assert isinstance(out["StartDate"], int) and isinstance(out["StopDate"], int)  # epoch millis
+
+
+def test_sync_returns_output_string(server, children):
+    parent = _parent(server, children["ok"], "arn:aws:states:::states:startExecution.sync")
+    desc = run_execution(server, parent, _name(), {"n": 2})
+    assert desc["status"] == "SUCCEEDED", desc
+    out = json.loads(desc["output"])
+    assert isinstance(out["Output"], str) and json.loads(out["Output"]) == {"doubled": 4}
+    assert isinstance(out["Input"], str)
+
+
+def test_unnamed_child_executions_get_unique_names(server, children):
+    parent = _parent(server, children["ok"], "arn:aws:states:::states:startExecution.sync:2", with_name=False)
+    names = set()
+    for i in range(2):
+        desc = run_execution(server, parent, _name(), {"n": i})
+        assert desc["status"] == "SUCCEEDED", desc
+        names.add(json.loads(desc["output"])["ExecutionArn"].rsplit(":", 1)[1])
+    assert len(names) == 2 and "None" not in names
+
+
+def test_request_response_start_execution(server, children):
+    parent = _parent(server, children["ok"], "arn:aws:states:::states:startExecution")
+    name = _name()
+    desc = run_execution(server, parent, name, {"n": 1})
+    assert desc["status"] == "SUCCEEDED", desc
+    out = json.loads(desc["output"])
+    assert out["ExecutionArn"].endswith(f":{name}-child") and isinstance(out["StartDate"], int)
+
+
+@pytest.mark.parametrize("resource", ["startExecution.sync", "startExecution.sync:2"])
+def test_failed_child_fails_parent(server, children, resource):
+    parent = _parent(server, children["bad"], f"arn:aws:states:::states:{resource}")
+    desc = run_execution(server, parent, _name(), {"n": 1})
+    assert desc["status"] == "FAILED"
+    assert desc["error"] == "States.TaskFailed"
+    cause = json.loads(desc["cause"])
+    assert cause["Status"] == "FAILED" and cause["Error"] == "ChildBroke"
+
+    caught = _parent(server, children["bad"], f"arn:aws:states:::states:{resource}", catch=True)
+    desc = run_execution(server, caught, _name(), {"n": 1})
+    assert desc["status"] == "SUCCEEDED"
+    assert json.loads(desc["output"])["failure"]["Error"] == "States.TaskFailed"
+    failed = [e for e in history(server, desc["executionArn"]) if e["type"] == "TaskFailed"]
+    assert failed and failed[0]["taskFailedEventDetails"]["resource"] == resource
+
+
+GOOD = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Succeed"}}}
+
+
+@pytest.mark.parametrize(
+    ("definition", "result", "code"),
+    [
+        (json.dumps(GOOD), "OK", None),
+        ('{"StartAt": "A", "States": {', "FAIL", "INVALID_JSON_DESCRIPTION"),
+        (
+            json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}),
+            "FAIL",
+            "SCHEMA_VALIDATION_FAILED",
+        ),
+        (json.dumps({"StartAt": "Z", "States": {"A": {"Type": "Succeed"}}}), "FAIL", "SCHEMA_VALIDATION_FAILED"),
+        (
+            json.dumps(
+                {
+                    "StartAt": "A",
+                    "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::nope:doIt", "End": True}},
+                }
+            ),
+            "FAIL",
+            None,
+        ),
+        (json.dumps({"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": "soon", "End": True}}}), "FAIL", None),
+    ],
+)
+def test_validate_state_machine_definition(server, definition, result, code):
+    sfn = make_client(server, "stepfunctions")
+    resp = sfn.validate_state_machine_definition(definition=definition, type="STANDARD")
+    assert resp["result"] == result, resp
+    assert resp["truncated"] is False
+    if result == "OK":
+        assert resp["diagnostics"] == []
+    else:
+        assert resp["diagnostics"] and all(d["severity"] == "ERROR" and d["message"] for d in resp["diagnostics"])
+        if code:
+            assert resp["diagnostics"][0]["code"] == code
+
+
+def test_create_state_machine_rejects_unknown_next(server):
+    sfn = make_client(server, "stepfunctions")
+    with pytest.raises(ClientError) as err:
+        sfn.create_state_machine(
+            name=f"bad-{uuid.uuid4().hex[:6]}",
+            roleArn=ROLE,
+            definition=json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}),
+        )
+    assert err.value.response["Error"]["Code"] == "InvalidDefinition"
