@@ -1,3 +1,5 @@
+import json
+
 import boto3
 import pytest
 from bootstrap_manifest.handler import lambda_handler as bootstrap
@@ -180,3 +182,24 @@ def test_failures_are_recorded_under_the_output_path(started, lambda_context):
         {"execution": EXECUTION, "error": {"Error": "InvalidInput", "Cause": "x"}, "state": {}}, lambda_context
     )
     assert bare["error"] == "InvalidInput" and "failure_record" not in bare
+
+
+def test_a_failed_round_is_recorded_with_its_original_error(started, lambda_context):
+    workspace, config, state, *_ = started
+    inner = json.dumps({"Error": "InvalidInferenceOutput", "Cause": "transform output holds 3 pool records"})
+    child = json.dumps({"status": "FAILED", "error": "RoundFailed", "cause": inner})
+    event = {
+        "execution": EXECUTION,
+        "error": {"Error": "States.TaskFailed", "Cause": child},
+        "state": {"config": config, "progress": state},
+    }
+    result = record_failure(event, lambda_context)
+    assert (result["error"], result["cause"]) == ("InvalidInferenceOutput", "transform output holds 3 pool records")
+    assert result["reported_error"] == "States.TaskFailed"
+
+
+def test_reserved_error_names_are_not_re_raised(lambda_context):
+    result = record_failure(
+        {"execution": EXECUTION, "error": {"Error": "States.Timeout", "Cause": ""}, "state": {}}, lambda_context
+    )
+    assert result["error"] == "Workflow.Timeout"
