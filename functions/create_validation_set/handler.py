@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labeling_common import checkpoint, layout, s3io
+from labeling_common import checkpoint, layout, model_config, s3io
 from labeling_common.manifest import RECORD_ID_KEY
 from labeling_common.observability import entrypoint, logger, metrics
 
@@ -15,7 +15,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     if state["validation_uri"] is not None:
         return state  # once per run
     attribute = config["label_attribute"]
-    size = validation_size(config, state["counts"])
+    size = validation_size(config, state["counts"], model_config.load()["calibration_mode"])
     class_quotas = quotas(human_class_counts(s3io.iter_records(state["manifest_uri"]), attribute), size)
     chosen = stratified_sample(s3io.iter_records(state["manifest_uri"]), attribute, class_quotas, config["seed"])
 

@@ -2,7 +2,7 @@
 
 The held-out items calibrate the auto-label threshold, so they must be a random sample of the data: they are
 drawn from the human labels that exist when the first round starts, which are the bootstrap's random picks
-(not items chosen by active learning). Size: ValidationFraction of all items, at most half the human labels.
+(not items chosen by active learning). Size: see validation_size.
 Exactly `size` items, split across classes in proportion to their human-label counts (largest remainder),
 each class's share being the items with the smallest seeded hash (two streaming passes, bounded heaps).
 """
@@ -18,7 +18,12 @@ from labeling_common.layout import seeded_hash
 from labeling_common.manifest import HUMAN, RECORD_ID_KEY, label_state
 
 
-def validation_size(config: dict, counts: dict) -> int:
+def validation_size(config: dict, counts: dict, calibration_mode: str) -> int:
+    """holdout: ValidationFraction of all items, at most half the human labels (the rest must train).
+    cross_fit: every human label, since each is still trained on by the models that do not predict it:
+    the bigger the calibration set, the tighter the bound, at no cost in training data."""
+    if calibration_mode == "cross_fit":
+        return counts["human"]
     return min(round(config["validation_fraction"] * counts["total"]), counts["human"] // 2)
 
 

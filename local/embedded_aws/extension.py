@@ -50,8 +50,9 @@ def install() -> None:
         if _installed:
             return
         check_moto_version()
-        from . import lambda_runtime, sagemaker, sfn_fixes, sfn_sync, validate_definition
+        from . import lambda_runtime, s3_fixes, sagemaker, sfn_fixes, sfn_sync, validate_definition
 
+        s3_fixes.install()
         sfn_fixes.install()
         sfn_sync.install()
         validate_definition.install()

@@ -28,6 +28,12 @@ same process are unaffected.
    attributes, but subclass moto's AWSError, which serialises `TYPE` - so clients get an EMPTY error code
    (e.g. CreateStateMachine with a bad definition -> Code "", not "InvalidDefinition").
    TOUCHES: sets TYPE/STATUS on those classes from their `code`/`status_code`.
+
+5. ListStateMachineVersions answers (with no versions).
+   WHY: the Terraform AWS provider lists a state machine's versions after creating it; moto has no such
+   action and answers 500 with an HTML page, so `terraform apply` of aws_sfn_state_machine fails. The
+   workflow never publishes versions, so an empty list is the true answer.
+   TOUCHES: adds StepFunctionResponse.list_state_machine_versions.
 """
 
 from __future__ import annotations
@@ -127,6 +133,14 @@ def install() -> None:
         return EmptyResult()
 
     send_task_failure._embedded_original = original_send_task_failure
+
+    def list_state_machine_versions(self):
+        from moto.core.responses import ActionResult
+
+        self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))  # 404 if unknown
+        return ActionResult({"stateMachineVersions": []})
+
+    StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
 
     StepFunctionResponse.send_task_failure = send_task_failure
 

@@ -33,8 +33,9 @@ def round_start(workspace, lambda_context):
     return workspace, config, state, truth
 
 
-def test_validation_set_is_stratified_random_once_per_run(round_start, lambda_context):
+def test_holdout_validation_set_is_stratified_random_once_per_run(round_start, lambda_context, monkeypatch):
     workspace, config, state, truth = round_start
+    monkeypatch.setenv("MODEL_CONFIG", json.dumps({**MODEL_CONFIG, "calibration_mode": "holdout"}))
     new = create_validation_set({"config": config, "progress": state}, lambda_context)
     items = workspace.read_lines(new["validation_uri"])
     assert new["counts"]["validation"] == len(items) == 200  # 10% of 2,000; at most half of the 600 human labels
@@ -44,6 +45,13 @@ def test_validation_set_is_stratified_random_once_per_run(round_start, lambda_co
         assert abs(sum(i["label"] == label for i in items) - 200 * human.count(label) / 600) <= 1
     assert [i["al:record-id"] for i in items] != list(range(200))
     assert create_validation_set({"config": config, "progress": new}, lambda_context) == new
+
+
+def test_cross_fit_calibrates_on_every_random_human_label(round_start, lambda_context):
+    workspace, config, state, truth = round_start
+    new = create_validation_set({"config": config, "progress": state}, lambda_context)
+    items = workspace.read_lines(new["validation_uri"])
+    assert [item["al:record-id"] for item in items] == list(range(600))
 
 
 @pytest.mark.parametrize("calibration_mode", ["cross_fit", "holdout"])
@@ -60,7 +68,7 @@ def test_training_channels_and_request(round_start, lambda_context, monkeypatch,
     if calibration_mode == "cross_fit":
         assert set(channels) == {"train"} and len(train) == 600
         assert {line["al:fold"] for line in train if "al:fold" in line} == {0, 1, 2, 3, 4}
-        assert sum("al:fold" in line for line in train) == 200
+        assert all("al:fold" in line for line in train)  # every human label is also a calibration item
     else:
         assert set(channels) == {"train", "validation"} and len(train) == 400
     assert request["AlgorithmSpecification"] == {
@@ -120,7 +128,7 @@ def test_a_whole_round_auto_labels_above_a_calibrated_threshold_and_selects_the_
     workspace, config, state, truth = round_start
     state, training, inference, result, merged = run_round(workspace, config, state, truth, lambda_context)
 
-    assert inference["pool_count"] == 1400 and inference["validation_count"] == 200
+    assert inference["pool_count"] == 1400 and inference["validation_count"] == 600
     transform_input = workspace.read_lines(
         inference["request"]["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] + "records.jsonl"
     )

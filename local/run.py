@@ -1,0 +1,152 @@
+"""`make run`: the whole active-learning labeling workflow on one machine, on the bundled UCI News sample.
+
+No AWS account, no Docker: the embedded AWS (moto + local/embedded_aws) is deployed with the project's own
+Terraform, the execution runs the same ASL and Lambda zips as on AWS, SageMaker jobs run the bundled
+container as local processes, and a simulated workforce labels the human batches from the dataset's true
+labels (kept out of the input manifest). The last line printed is one JSON object summarising the run.
+
+Options pass through make: `make run ARGS='--size 2000 --backend ground_truth --worker-accuracy 0.9'`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import report, runner
+from .deployment import STATE_DIR, LocalDeployment
+from .sample import Dataset, make_sample
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="make run ARGS=...", description=__doc__.split("\n\n")[0])
+    p.add_argument("--size", type=int, default=10_000, help="items in the sample (default 10,000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sample and of every random choice")
+    p.add_argument(
+        "--prelabeled", type=float, default=0.2, help="share of the sample that arrives labeled (default 0.2)"
+    )
+    p.add_argument("--strategy", default="margin", choices=["margin", "least_confidence", "entropy", "random"])
+    p.add_argument("--auto-label-method", default="calibrated", choices=["calibrated", "margin_threshold"])
+    p.add_argument("--target-accuracy", type=float, default=0.95)
+    p.add_argument("--confidence-level", type=float, default=0.95)
+    p.add_argument("--human-batch-size", type=int, default=500)
+    p.add_argument("--max-rounds", type=int, default=20)
+    p.add_argument("--worker-accuracy", type=float, default=1.0, help="simulated workers' accuracy (default 1.0)")
+    p.add_argument("--workers-per-item", type=int, default=1, help="simulated workers per item, majority vote")
+    p.add_argument("--backend", default="callback", choices=["callback", "ground_truth"])
+    p.add_argument("--dataset", type=Path, help="a CSV of labeled text (default: the bundled UCI News sample)")
+    p.add_argument("--text-column", default="title")
+    p.add_argument("--label-column", default="category")
+    p.add_argument("--timeout", type=int, default=3600, help="give up after this many seconds")
+    p.add_argument(
+        "--keep-running", action="store_true", help="leave the local endpoint up afterwards (Ctrl-C stops it)"
+    )
+    return p.parse_args(argv)
+
+
+def print_report(summary: dict, output: dict, html_path: Path) -> None:
+    items = summary["items"]
+    print()
+    print("Labeling finished" + (f" ({summary['stop_reason']})" if summary["stop_reason"] != "all_labeled" else ""))
+    print(f"  items               {items:>8,}")
+    print(f"  labeled by humans   {summary['human_labeled']:>8,}  {summary['human_labeled'] / items:6.1%}")
+    print(f"  labeled by model    {summary['auto_labeled']:>8,}  {summary['auto_labeled'] / items:6.1%}")
+    if summary["unlabeled"]:
+        print(f"  left unlabeled      {summary['unlabeled']:>8,}  {summary['unlabeled'] / items:6.1%}")
+    accuracy, bound = summary["auto_label_accuracy"], summary["claimed_accuracy_lower_bound"]
+    print(
+        f"  auto-label accuracy {'—' if accuracy is None else f'{accuracy:8.2%}'}  (measured against the true labels)"
+    )
+    print(f"  certified at least  {'—' if bound is None else f'{bound:8.2%}'}  (the workflow's claim, made blind)")
+    for name, value in summary["per_class_auto_label_accuracy"].items():
+        print(
+            f"    {name:<28} {summary['per_class_auto_labeled'][name]:>6,} auto-labeled"
+            + ("" if value is None else f", {value:.2%} right")
+        )
+    print(f"  rounds              {summary['rounds']:>8}")
+    print(f"  wall time           {summary['seconds']:>7.0f}s")
+    print(f"  final manifest      {output['FinalManifestS3Uri']}")
+    print(f"                      {summary['local_final_manifest']}")
+    print(f"  report              {html_path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup below on `kill` too
+    name = f"run-{args.seed}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
+    dataset = Dataset(args.dataset, args.text_column, args.label_column) if args.dataset else Dataset.bundled()
+    sample = make_sample(dataset, args.size, seed=args.seed, prelabeled_fraction=args.prelabeled)
+    run_dir = STATE_DIR / "runs" / name
+    files = sample.write(run_dir / "sample")
+    options = runner.RunOptions(
+        name=name,
+        backend=args.backend,
+        strategy=args.strategy,
+        auto_label_method=args.auto_label_method,
+        target_accuracy=args.target_accuracy,
+        confidence_level=args.confidence_level,
+        human_batch_size=args.human_batch_size,
+        max_rounds=args.max_rounds,
+        seed=args.seed,
+        worker_accuracy=args.worker_accuracy,
+        workers_per_item=args.workers_per_item,
+        timeout_seconds=args.timeout,
+    )
+    print(f"Sample: {args.size:,} items from {dataset.path.name}, {args.prelabeled:.0%} pre-labeled → {run_dir}")
+    print("Starting the embedded AWS and deploying the stack with Terraform …", flush=True)
+    with LocalDeployment() as deployment:
+        print(
+            f"  endpoint {deployment.aws.endpoint_url} · terraform apply "
+            f"{deployment.timings['terraform_apply_seconds']:.0f}s",
+            flush=True,
+        )
+        run = runner.start(deployment, sample, options, files["answers"])
+        print(f"Execution {name} started ({args.backend} labeling, {args.strategy} selection)", flush=True)
+        try:
+            output = runner.wait(deployment, run, on_progress=lambda line: print(line, flush=True))
+        except runner.RunFailed as failed:
+            print(
+                f"\nThe execution failed at state {failed.state or '?'}: {failed.error}\n  {failed.cause}",
+                file=sys.stderr,
+            )
+            print(f"  logs: {deployment.aws.state_dir / 'logs'}", file=sys.stderr)
+            return 1
+        summary = runner.measure(deployment, run, output, run_dir)
+        summary_path = run_dir / "summary.json"
+        summary_path.write_text(json.dumps(summary, indent=1))
+        report_data = json.loads((run_dir / "report.json").read_text())
+        html_path = report.write(run_dir / "report.html", report_data, summary)
+        print_report(summary, output, html_path)
+        if args.keep_running:
+            print(
+                f"\nThe local endpoint stays up: aws --endpoint-url {deployment.aws.endpoint_url} "
+                f"stepfunctions describe-execution --execution-arn {run.execution_arn}   (Ctrl-C stops it)"
+            )
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+    keys = [
+        "final_manifest",
+        "items",
+        "human_labeled",
+        "auto_labeled",
+        "auto_label_accuracy",
+        "claimed_accuracy_lower_bound",
+        "rounds",
+        "seconds",
+        "unlabeled",
+        "stop_reason",
+    ]
+    print(json.dumps({key: summary[key] for key in keys}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

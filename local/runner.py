@@ -1,0 +1,287 @@
+"""One labeling run on a deployment (local or real): upload a sample, start the execution as
+`aws stepfunctions start-execution` would, answer callback tasks with the simulated workforce through the
+labeling tool's own code path, show progress, then measure the result against the true labels."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from labeler import tasks as labeling_tasks
+
+from .embedded_aws.workforce import SimulatedWorkforce
+from .sample import KEY_FIELD, Sample
+
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+GROUND_TRUTH_TASK = {  # what a private-workforce Ground Truth job needs; the embedded AWS simulates the workers
+    "WorkteamArn": "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/local-team",
+    "UiConfig": {"UiTemplateS3Uri": "s3://{bucket}/inputs/instructions.template"},
+    "PreHumanTaskLambdaArn": "arn:aws:lambda:us-east-1:432418664414:function:PRE-TextMultiClass",
+    "TaskTitle": "Classify the news headline",
+    "TaskDescription": "Choose the category that fits the headline best.",
+    "NumberOfHumanWorkersPerDataObject": 1,
+    "TaskTimeLimitInSeconds": 300,
+    "AnnotationConsolidationConfig": {
+        "AnnotationConsolidationLambdaArn": "arn:aws:lambda:us-east-1:432418664414:function:ACS-TextMultiClass"
+    },
+}
+
+
+@dataclass
+class RunOptions:
+    name: str
+    backend: str = "callback"
+    strategy: str = "margin"
+    auto_label_method: str = "calibrated"
+    target_accuracy: float = 0.95
+    confidence_level: float = 0.95
+    bootstrap_fraction: float = 0.2
+    validation_fraction: float = 0.1
+    human_batch_size: int = 500
+    max_rounds: int = 20
+    seed: int = 0
+    worker_accuracy: float = 1.0
+    workers_per_item: int = 1
+    timeout_seconds: int = 3600
+
+    def active_learning_config(self) -> dict:
+        return {
+            "TargetAccuracy": self.target_accuracy,
+            "ConfidenceLevel": self.confidence_level,
+            "BootstrapFraction": self.bootstrap_fraction,
+            "ValidationFraction": self.validation_fraction,
+            "HumanBatchSize": self.human_batch_size,
+            "QueryStrategy": self.strategy,
+            "AutoLabelMethod": self.auto_label_method,
+            "MaxRounds": self.max_rounds,
+            "Seed": self.seed,
+        }
+
+
+class RunFailed(RuntimeError):
+    def __init__(self, execution_arn: str, status: str, state: str | None, error: str | None, cause: str | None):
+        self.execution_arn, self.status, self.state, self.error, self.cause = execution_arn, status, state, error, cause
+        super().__init__(f"execution {status}: state {state or '?'} failed with {error or '?'}: {cause or ''}")
+
+
+@dataclass
+class Run:
+    options: RunOptions
+    sample: Sample
+    bucket: str
+    execution_arn: str
+    output_uri: str
+    started: float
+    workforce: SimulatedWorkforce
+    events: list[str] = field(default_factory=list)
+
+
+def request(sample: Sample, options: RunOptions, bucket: str, input_prefix: str, output_uri: str) -> dict:
+    body = {
+        "InputConfig": {
+            "DataSource": {"S3DataSource": {"ManifestS3Uri": f"s3://{bucket}/{input_prefix}input.manifest"}}
+        },
+        "OutputConfig": {"S3OutputPath": output_uri},
+        "LabelAttributeName": sample.attribute,
+        "LabelCategoryConfigS3Uri": f"s3://{bucket}/{input_prefix}class_labels.json",
+        "LabelingJobNamePrefix": "news",
+        "LabelingBackend": options.backend,
+        "ActiveLearningConfig": options.active_learning_config(),
+    }
+    if options.backend == "ground_truth":
+        task = json.loads(json.dumps(GROUND_TRUTH_TASK).replace("{bucket}", bucket))
+        body["HumanTaskConfig"] = {**task, "NumberOfHumanWorkersPerDataObject": options.workers_per_item}
+    return body
+
+
+def start(deployment: Any, sample: Sample, options: RunOptions, answers_file: Path) -> Run:
+    s3, sfn = deployment.client("s3"), deployment.client("stepfunctions")
+    bucket = deployment.outputs["bucket_name"]
+    prefix = f"inputs/{options.name}/"
+    body = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in sample.manifest).encode()
+    s3.put_object(Bucket=bucket, Key=f"{prefix}input.manifest", Body=body)
+    s3.put_object(Bucket=bucket, Key=f"{prefix}class_labels.json", Body=json.dumps(sample.label_config).encode())
+    s3.put_object(
+        Bucket=bucket, Key="inputs/instructions.template", Body=b"<crowd-form>{{ task.input.taskObject }}</crowd-form>"
+    )
+    workforce = {
+        "answers_file": str(answers_file),
+        "key_field": KEY_FIELD,
+        "worker_accuracy": options.worker_accuracy,
+        "workers_per_item": options.workers_per_item,
+        "seed": options.seed,
+    }
+    deployment.set_workforce(workforce)
+    output_uri = f"s3://{bucket}/runs/{options.name}/"
+    execution = sfn.start_execution(
+        stateMachineArn=deployment.outputs["loop_state_machine_arn"],
+        name=options.name,
+        input=json.dumps(request(sample, options, bucket, prefix, output_uri)),
+    )
+    return Run(
+        options,
+        sample,
+        bucket,
+        execution["executionArn"],
+        output_uri,
+        time.monotonic(),
+        SimulatedWorkforce.from_config(workforce),
+    )
+
+
+def answer_callback_tasks(deployment: Any, run: Run) -> int:
+    """Label every pending callback task of this run the way an external tool would: read the task, label
+    its batch, submit validated answers (upload + SendTaskSuccess)."""
+    s3, sfn = deployment.client("s3"), deployment.client("stepfunctions")
+    answered = 0
+    for task in labeling_tasks.find_tasks(s3, sfn, run.output_uri):
+        categories = labeling_tasks.categories(s3, task)
+        rows = []
+        for line_no, record in enumerate(labeling_tasks.batch_records(s3, task), start=1):
+            vote = run.workforce.answer(record[KEY_FIELD], len(categories))
+            if vote is not None:
+                rows.append(
+                    (
+                        line_no,
+                        {"al:record-id": record["al:record-id"], "label": vote.label, "confidence": vote.confidence},
+                    )
+                )
+        answers = labeling_tasks.build_answers(task, categories, labeling_tasks.batch_records(s3, task), rows)
+        labeling_tasks.submit(s3, sfn, task, answers)
+        answered += 1
+    return answered
+
+
+def _checkpoint(s3: Any, run: Run) -> dict | None:
+    key = run.output_uri[len(f"s3://{run.bucket}/") :] + "working/checkpoint.json"
+    try:
+        return json.loads(s3.get_object(Bucket=run.bucket, Key=key)["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None
+
+
+def progress_line(run: Run, progress: dict) -> str:
+    counts = progress["counts"]
+    total = counts["total"] or 1
+    return (
+        f"[{time.monotonic() - run.started:6.0f}s] round {progress['round']:>2} · human {counts['human']:>7,} "
+        f"({counts['human'] / total:5.1%}) · auto {counts['auto']:>7,} ({counts['auto'] / total:5.1%}) · "
+        f"unlabeled {counts['unlabeled']:>7,} · next: {progress['next']}"
+    )
+
+
+def wait(deployment: Any, run: Run, on_progress: Callable[[str], None] = print, poll_seconds: float = 1.0) -> dict:
+    s3, sfn = deployment.client("s3"), deployment.client("stepfunctions")
+    last = None
+    while True:
+        description = sfn.describe_execution(executionArn=run.execution_arn)
+        checkpoint = _checkpoint(s3, run)
+        if checkpoint:
+            key = (checkpoint["progress"]["step"], checkpoint["progress"]["round"], checkpoint["progress"]["next"])
+            if key != last:
+                last = key
+                on_progress(progress_line(run, checkpoint["progress"]))
+        if description["status"] in TERMINAL:
+            break
+        if run.options.backend == "callback":
+            answer_callback_tasks(deployment, run)
+        if time.monotonic() - run.started > run.options.timeout_seconds:
+            sfn.stop_execution(executionArn=run.execution_arn, error="LocalTimeout", cause="make run gave up waiting")
+        time.sleep(poll_seconds)
+    if description["status"] != "SUCCEEDED":
+        raise failure(sfn, run.execution_arn, description["status"])
+    return json.loads(description["output"])
+
+
+def history(sfn: Any, execution_arn: str) -> list[dict]:
+    events, token = [], None
+    while True:
+        page = sfn.get_execution_history(
+            executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
+        )
+        events += page["events"]
+        token = page.get("nextToken")
+        if not token:
+            return events
+
+
+def failure(sfn: Any, execution_arn: str, status: str) -> RunFailed:
+    """The failing state, its error and cause, from the execution history."""
+    events = history(sfn, execution_arn)
+    entered = [e for e in events if e["type"].endswith("StateEntered")]
+    failed_task = next(
+        (e for e in reversed(events) if e["type"] in ("TaskFailed", "LambdaFunctionFailed", "TaskTimedOut")), None
+    )
+    state = None
+    if failed_task is not None:
+        before = [e for e in entered if e["id"] < failed_task["id"]]
+        state = before[-1]["stateEnteredEventDetails"]["name"] if before else None
+    final = next((e for e in reversed(events) if e["type"] == "ExecutionFailed"), None)
+    details = (final or {}).get("executionFailedEventDetails", {})
+    return RunFailed(execution_arn, status, state, details.get("error"), details.get("cause"))
+
+
+def max_state_bytes(sfn: Any, execution_arn: str) -> int:
+    """Largest state input/output the execution carried (Step Functions' limit is 256 KB)."""
+    biggest = 0
+    for event in history(sfn, execution_arn):
+        for key in ("stateEnteredEventDetails", "stateExitedEventDetails"):
+            details = event.get(key) or {}
+            for field_name in ("input", "output"):
+                if isinstance(details.get(field_name), str):
+                    biggest = max(biggest, len(details[field_name].encode()))
+    return biggest
+
+
+def measure(deployment: Any, run: Run, output: dict, local_dir: Path) -> dict:
+    """Download the final manifest and report; measure the auto-labels against the true labels."""
+    s3 = deployment.client("s3")
+    local_dir.mkdir(parents=True, exist_ok=True)
+    final_key = output["FinalManifestS3Uri"][len(f"s3://{run.bucket}/") :]
+    final_path = local_dir / "final_output.manifest"
+    s3.download_file(run.bucket, final_key, str(final_path))
+    report = json.loads(
+        s3.get_object(Bucket=run.bucket, Key=output["ReportS3Uri"][len(f"s3://{run.bucket}/") :])["Body"].read()
+    )
+    (local_dir / "report.json").write_text(json.dumps(report, indent=1))
+    attribute, names = run.sample.attribute, [item["label"] for item in run.sample.label_config["labels"]]
+    per_class = {name: [0, 0] for name in names}  # predicted class -> [auto-labeled, correct]
+    human_right = human = auto = auto_right = items = 0
+    with final_path.open(encoding="utf-8") as stream:
+        for line in stream:
+            record = json.loads(line)
+            items += 1
+            if attribute not in record:
+                continue
+            right = record[attribute] == run.sample.truth[record[KEY_FIELD]]
+            if record[f"{attribute}-metadata"].get("human-annotated") == "no":
+                auto += 1
+                auto_right += right
+                per_class[names[record[attribute]]][0] += 1
+                per_class[names[record[attribute]]][1] += right
+            else:
+                human += 1
+                human_right += right
+    return {
+        "final_manifest": output["FinalManifestS3Uri"],
+        "items": items,
+        "human_labeled": human,
+        "auto_labeled": auto,
+        "auto_label_accuracy": round(auto_right / auto, 5) if auto else None,
+        "claimed_accuracy_lower_bound": report["auto_label_accuracy"]["lower_bound"],
+        "rounds": len(report["rounds"]),
+        "seconds": round(time.monotonic() - run.started, 1),
+        "unlabeled": items - human - auto,
+        "stop_reason": report["stop_reason"],
+        "human_label_accuracy": round(human_right / human, 5) if human else None,
+        "per_class_auto_label_accuracy": {n: (round(c[1] / c[0], 5) if c[0] else None) for n, c in per_class.items()},
+        "per_class_auto_labeled": {n: c[0] for n, c in per_class.items()},
+        "max_state_bytes": max_state_bytes(deployment.client("stepfunctions"), run.execution_arn),
+        "local_final_manifest": str(final_path),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
