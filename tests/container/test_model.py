@@ -11,7 +11,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import make_pipeline, make_union
 
-from tests.container.conftest import TEST_ROWS, train_lines
+from tests.container.helpers import TEST_ROWS, train_lines
 from text_classifier.contract import Example
 from text_classifier.model import TextModel, output_record, train_bundle
 from text_classifier.params import Params, parse

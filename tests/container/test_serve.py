@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.container.conftest import FOLDS, TEST_ROWS, make_opt_ml, run_train, start_server, stop_server
+from tests.container.helpers import FOLDS, TEST_ROWS, make_opt_ml, run_train, start_server, stop_server
 from text_classifier.model import load, predict_lines
 
 JSONL = "application/jsonlines"

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from tests.container.conftest import (
+from tests.container.helpers import (
     FOLDS,
     TEST_ROWS,
     TRAIN_ROWS,
@@ -149,7 +149,7 @@ def test_bad_hyperparameter_writes_failure(tmp_path, hyperparameters, message):
 BAD_LINES = [
     ('{"source": "Fed holds rates", "label": 0', "train/train.jsonl line 3: invalid JSON"),
     ('{"label": 0}', 'line 3: "source" is missing'),
-    ('{"source": 7, "label": 0}', 'line 3: "source" is a int'),
+    ('{"source": 7, "label": 0}', 'line 3: "source" is of type int, not a string'),
     ('{"source": "x", "label": "b"}', 'line 3: "label" must be a class index'),
     ('{"source": "x", "label": 1.5}', 'line 3: "label" must be a class index'),
     ('{"source": "x", "label": 1, "al:fold": -1}', 'line 3: "al:fold" must be an integer'),
@@ -181,3 +181,12 @@ def test_missing_train_channel_and_label_beyond_num_classes(tmp_path):
     opt_ml = make_opt_ml(tmp_path / "c", [{**r, "al:fold": 2} for r in TRAIN_ROWS[:20]])
     assert run_train(opt_ml).returncode != 0
     assert "fold model 2 would have no training lines" in failure_text(opt_ml)
+
+    opt_ml = make_opt_ml(tmp_path / "d", [*TRAIN_ROWS[:20], {"source": "x", "label": 123456789}])
+    assert run_train(opt_ml).returncode != 0
+    assert "the train channel has label 123456789: more than 10000 classes" in failure_text(opt_ml)
+
+    opt_ml = make_opt_ml(tmp_path / "e", TRAIN_ROWS[:20], hyperparameters={"num_classes": "4"})
+    (opt_ml / "input" / "config" / "hyperparameters.json").write_text("{not json")
+    assert run_train(opt_ml).returncode != 0
+    assert "hyperparameters.json is not valid JSON" in failure_text(opt_ml)

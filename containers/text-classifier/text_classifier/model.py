@@ -1,0 +1,362 @@
+"""The model: TF-IDF word and character n-grams -> complement naive Bayes (or logistic regression), the
+cross-fitted fold models, saving/loading the model directory, and prediction of JSON Lines records.
+
+Model directory (what `train` writes and SageMaker tars into model.tar.gz):
+
+    model.json      format, number of classes, number of fold models, hyperparameters, library versions,
+                    training metrics
+    full.pkl        the model trained on every training line
+    fold-<k>.pkl    fold model k, trained on every line whose `al:fold` is not k (only with cross-fitting)
+
+The .pkl files are Python pickles (protocol 5) of TextModel objects: load them only from a model directory
+you trust, with the scikit-learn version that wrote them (model.json records it; load() checks it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy
+import scipy.sparse as sp
+import sklearn
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import ComplementNB
+from sklearn.preprocessing import normalize
+
+from .contract import FOLD_KEY, Example, RecordError, check_record, parse_lines
+from .params import Params
+
+FORMAT = "text-classifier/1"
+MANIFEST = "model.json"
+
+
+class ModelError(RuntimeError):
+    """The model directory is missing, incomplete or from an incompatible version."""
+
+
+# --- features -----------------------------------------------------------------------------------------
+
+
+def _block_settings(params: Params) -> list[tuple[str, dict[str, Any]]]:
+    """CountVectorizer settings of each feature block: word 1..n-grams and char_wb n-grams."""
+    blocks = []
+    if params.word_ngram_max:
+        blocks.append(("word", {"analyzer": "word", "ngram_range": (1, params.word_ngram_max)}))
+    if params.char_ngram_max:
+        blocks.append(("char", {"analyzer": "char_wb", "ngram_range": (params.char_ngram_min, params.char_ngram_max)}))
+    return [(name, {**settings, "lowercase": params.lowercase}) for name, settings in blocks]
+
+
+def _idf(document_frequency: np.ndarray, n_documents: int) -> np.ndarray:
+    """Smoothed inverse document frequency, as TfidfVectorizer's default (smooth_idf=True)."""
+    return np.log((1.0 + n_documents) / (1.0 + document_frequency)) + 1.0
+
+
+def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """TfidfVectorizer's default weighting: raw counts times idf, each row scaled to unit L2 norm."""
+    return normalize(sp.csr_matrix(counts @ sp.diags(idf)), norm="l2", copy=False)
+
+
+class TfidfBlock:
+    """One fitted block of TF-IDF features, equivalent to a fitted TfidfVectorizer with default weighting.
+    The vocabulary is pickled once (the CountVectorizer that applies it is rebuilt on load)."""
+
+    def __init__(self, name: str, settings: dict[str, Any], vocabulary: dict[str, int], idf: np.ndarray):
+        self.name = name
+        self.settings = settings
+        self.vocabulary = vocabulary
+        self.idf = idf
+        self._counter = self._make_counter()
+
+    def _make_counter(self) -> CountVectorizer:
+        counter = CountVectorizer(**self.settings, vocabulary=self.vocabulary, dtype=np.float64)
+        counter.transform([""])  # validates the vocabulary once, here, not on a first transform in a request thread
+        return counter
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_counter"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._counter = self._make_counter()
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        return _tfidf(self._counter.transform(texts), self.idf)
+
+
+class Analysis:
+    """Every training text analysed once: per block, the document-term count matrix over the vocabulary
+    of all the texts. The full model and each fold model take their rows (and the columns those rows use)
+    from it, which gives exactly the features that fitting a TfidfVectorizer on those rows alone would,
+    without analysing the texts again for every fold."""
+
+    def __init__(self, params: Params, texts: Sequence[str]):
+        self.blocks: list[tuple[str, dict[str, Any], np.ndarray, sp.csr_matrix]] = []
+        for name, settings in _block_settings(params):
+            counter = CountVectorizer(**settings, dtype=np.float64)
+            try:
+                counts = counter.fit_transform(texts).tocsr()
+            except ValueError as exc:
+                if "empty vocabulary" not in str(exc):
+                    raise
+                continue  # e.g. word features of texts without any word of 2+ characters
+            terms = np.empty(len(counter.vocabulary_), dtype=object)
+            terms[list(counter.vocabulary_.values())] = list(counter.vocabulary_.keys())
+            self.blocks.append((name, settings, terms, counts))
+
+    def features(self, rows: np.ndarray) -> tuple[list[TfidfBlock], sp.csr_matrix | None]:
+        """Blocks fitted on these rows (columns in the same, alphabetical order as TfidfVectorizer's) and
+        the rows' TF-IDF matrix; (no blocks, None) when the rows have no feature at all."""
+        blocks, matrices = [], []
+        for name, settings, terms, counts in self.blocks:
+            sub = counts[rows]
+            df = np.bincount(sub.indices, minlength=counts.shape[1])
+            used = np.flatnonzero(df)
+            if len(used) == 0:
+                continue
+            idf = _idf(df[used], len(rows))
+            vocabulary = {term: i for i, term in enumerate(terms[used].tolist())}
+            blocks.append(TfidfBlock(name, settings, vocabulary, idf))
+            matrices.append(_tfidf(sub[:, used], idf))
+        if not blocks:
+            return [], None
+        return blocks, sp.hstack(matrices, format="csr")
+
+
+# --- one classifier ------------------------------------------------------------------------------------
+
+
+class LinearSoftmax:
+    """What prediction needs of a fitted ComplementNB (norm=False): probabilities = softmax(X @ coef.T), as
+    ComplementNB.predict_proba computes them, without the count matrices (the model files stay small)."""
+
+    def __init__(self, classes: np.ndarray, coef: np.ndarray):
+        self.classes_ = np.asarray(classes)
+        self.coef = np.ascontiguousarray(coef, dtype=np.float64)
+
+    @classmethod
+    def from_complement_nb(cls, nb: ComplementNB) -> LinearSoftmax:
+        if nb.norm or len(nb.classes_) < 2:
+            raise ValueError("only ComplementNB(norm=False) with two or more classes")
+        return cls(nb.classes_, nb.feature_log_prob_)
+
+    def predict_proba(self, X: sp.spmatrix) -> np.ndarray:
+        scores = np.asarray(X @ self.coef.T)
+        scores -= scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
+        return scores
+
+
+class TextModel:
+    """Featurizer + classifier. `predict_proba` always returns one column per class (0..num_classes-1):
+    classes absent from the training data get probability 0."""
+
+    def __init__(self, params: Params, num_classes: int):
+        self.params = params
+        self.num_classes = num_classes
+        self.blocks: list[TfidfBlock] = []
+        self.classifier: Any = None
+        self.classes = np.zeros(0, dtype=np.int64)
+        self.constant: np.ndarray | None = None  # the prediction when there is nothing to learn from
+
+    def fit(self, texts: Sequence[str], labels: Sequence[int]) -> TextModel:
+        return self.fit_rows(Analysis(self.params, texts), np.arange(len(texts)), labels)
+
+    def fit_rows(self, analysis: Analysis, rows: np.ndarray, labels: Sequence[int]) -> TextModel:
+        """Fit on these rows of an analysis of the training texts (labels: one per row)."""
+        y = np.asarray(labels, dtype=np.int64)
+        if len(rows) != len(y) or len(y) == 0:
+            raise ValueError("fit needs one label per row, and at least one row")
+        self.classes = np.unique(y)
+        self.blocks, X = analysis.features(np.asarray(rows))
+        if len(self.classes) == 1 or X is None:
+            # One class, or texts without a single feature: predict the training class frequencies.
+            counts = np.bincount(y, minlength=self.num_classes).astype(np.float64)
+            self.constant = counts / counts.sum()
+            self.blocks, self.classifier = [], None
+            return self
+        self.constant = None
+        if self.params.classifier == "complement_nb":
+            self.classifier = LinearSoftmax.from_complement_nb(ComplementNB(alpha=self.params.nb_alpha).fit(X, y))
+        else:
+            self.classifier = LogisticRegression(C=self.params.C, max_iter=2000, random_state=self.params.random_state)
+            self.classifier.fit(X, y)
+        return self
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        return sp.hstack([block.transform(texts) for block in self.blocks], format="csr")
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.num_classes), dtype=np.float64)
+        if len(texts) == 0:
+            return out
+        if self.constant is not None:
+            out[:] = self.constant
+            return out
+        out[:, self.classifier.classes_] = self.classifier.predict_proba(self.transform(texts))
+        return out
+
+
+# --- the full model and the fold models -------------------------------------------------------------------
+
+
+@dataclass
+class Bundle:
+    """The full model plus, when the training lines carried `al:fold`, one fold model per fold."""
+
+    num_classes: int
+    full: TextModel
+    folds: list[TextModel] = field(default_factory=list)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def model_for(self, fold: int | None, line: int) -> int:
+        """Index of the model that predicts a line: -1 for the full model, k for fold model k."""
+        if fold is None or not self.folds:
+            return -1
+        if fold >= len(self.folds):
+            raise RecordError(line, f"{FOLD_KEY} is {fold} but the model has fold models 0..{len(self.folds) - 1} only")
+        return fold
+
+    def predict_proba(self, texts: Sequence[str], folds: Sequence[int | None] | None = None) -> np.ndarray:
+        """Probabilities (n, num_classes); a text with a fold is predicted by that fold model."""
+        folds = list(folds) if folds is not None else [None] * len(texts)
+        which = np.array([self.model_for(f, i + 1) for i, f in enumerate(folds)], dtype=np.int64)
+        out = np.zeros((len(texts), self.num_classes), dtype=np.float64)
+        for index in np.unique(which):
+            rows = np.flatnonzero(which == index)
+            model = self.full if index < 0 else self.folds[index]
+            out[rows] = model.predict_proba([texts[r] for r in rows])
+        return out
+
+    def predict_records(self, records: Sequence[Any]) -> list[dict[str, list]]:
+        """Validate records ({"source": str, ["al:fold": int], ...}) and predict them, in order."""
+        texts, folds = [], []
+        for i, record in enumerate(records, start=1):
+            text, fold = check_record(record, i)
+            self.model_for(fold, i)
+            texts.append(text)
+            folds.append(fold)
+        return [output_record(p) for p in self.predict_proba(texts, folds)]
+
+
+def output_record(probabilities: np.ndarray) -> dict[str, list]:
+    """{"label": class indices by descending probability, "prob": their probabilities} over all classes."""
+    order = np.argsort(-probabilities, kind="stable")
+    return {
+        "label": [int(k) for k in order],
+        "prob": [min(1.0, max(0.0, float(probabilities[k]))) for k in order],
+    }
+
+
+def train_bundle(examples: Sequence[Example], params: Params, num_classes: int) -> Bundle:
+    """The full model on every example; with folds, fold model k on every example whose fold is not k
+    (examples without a fold are in every fold model's training set). The texts are analysed once."""
+    analysis = Analysis(params, [e.text for e in examples])
+    labels = np.array([e.label for e in examples], dtype=np.int64)
+    full = TextModel(params, num_classes).fit_rows(analysis, np.arange(len(examples)), labels)
+    fold_ids = np.array([-1 if e.fold is None else e.fold for e in examples], dtype=np.int64)
+    folds = []
+    for k in range(int(fold_ids.max(initial=-1)) + 1):
+        rows = np.flatnonzero(fold_ids != k)
+        if len(rows) == 0:
+            raise ValueError(f"fold model {k} would have no training lines: every line has {FOLD_KEY} {k}")
+        folds.append(TextModel(params, num_classes).fit_rows(analysis, rows, labels[rows]))
+    return Bundle(num_classes=num_classes, full=full, folds=folds)
+
+
+# --- model directory ---------------------------------------------------------------------------------------
+
+
+def save(bundle: Bundle, directory: Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {"full": "full.pkl", "folds": [f"fold-{k}.pkl" for k in range(len(bundle.folds))]}
+    for model, name in zip([bundle.full, *bundle.folds], [files["full"], *files["folds"]], strict=True):
+        with open(directory / name, "wb") as f:
+            pickle.dump(model, f, protocol=5)
+    manifest = {
+        "format": FORMAT,
+        "num_classes": bundle.num_classes,
+        "fold_models": len(bundle.folds),
+        "params": bundle.full.params.to_json(),
+        "files": files,
+        "versions": {"scikit-learn": sklearn.__version__, "numpy": np.__version__, "scipy": scipy.__version__},
+        **(extra or {}),
+    }
+    # Written last: a directory with model.json is complete.
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    bundle.manifest = manifest
+    return manifest
+
+
+def load(directory: Path | str) -> Bundle:
+    directory = Path(directory)
+    manifest_path = directory / MANIFEST
+    if not manifest_path.is_file():
+        raise ModelError(f"no {MANIFEST} in {directory}: not a model directory written by this container's train")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ModelError(f"{manifest_path} is not valid JSON: {exc}") from None
+    if manifest.get("format") != FORMAT:
+        raise ModelError(f"{manifest_path}: unsupported model format {manifest.get('format')!r} (expected {FORMAT!r})")
+    trained_with = manifest.get("versions", {}).get("scikit-learn")
+    if trained_with != sklearn.__version__:
+        raise ModelError(
+            f"the model was trained with scikit-learn {trained_with} but this container has {sklearn.__version__}; "
+            "train and serve with the same image"
+        )
+    files = manifest["files"]
+    try:
+        full = _unpickle(directory / files["full"])
+        folds = [_unpickle(directory / name) for name in files["folds"]]
+    except (OSError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+        raise ModelError(f"cannot load the model files in {directory}: {exc}") from exc
+    return Bundle(num_classes=int(manifest["num_classes"]), full=full, folds=folds, manifest=manifest)
+
+
+def _unpickle(path: Path) -> TextModel:
+    with open(path, "rb") as f:
+        model = pickle.load(f)  # noqa: S301 - our own model files (see the module docstring)
+    if not isinstance(model, TextModel):
+        raise ValueError(f"{path.name} does not hold a TextModel")
+    return model
+
+
+_CACHE: dict[tuple[str, int], Bundle] = {}
+_CACHE_SIZE = 4
+_CACHE_LOCK = threading.Lock()
+
+
+def load_cached(directory: Path | str) -> Bundle:
+    """load(), remembered (for the last few directories) per directory and model.json modification time."""
+    path = Path(directory).resolve()
+    try:
+        stamp = os.stat(path / MANIFEST).st_mtime_ns
+    except OSError:
+        stamp = -1
+    key = (str(path), stamp)
+    with _CACHE_LOCK:
+        bundle = _CACHE.pop(key, None) or load(path)
+        _CACHE[key] = bundle  # most recently used last
+        while len(_CACHE) > _CACHE_SIZE:
+            del _CACHE[next(iter(_CACHE))]
+        return bundle
+
+
+# --- in-process prediction ---------------------------------------------------------------------------------
+
+
+def predict_lines(model_dir: Path | str, lines: Iterable[str | bytes | dict]) -> list[dict[str, list]]:
+    """Predict JSON Lines records (strings, bytes or already-parsed dicts) with the model in model_dir, in
+    process: the same validation and output as POST /invocations, one output dict per input line."""
+    return load_cached(model_dir).predict_records(parse_lines(lines))
