@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 RESERVED_PREFIX = "States."
+WRAPPERS = ("States.TaskFailed", "RoundFailed")  # errors whose cause carries the real one
 
 
 def _json(text: str) -> dict | None:
@@ -22,15 +23,18 @@ def _json(text: str) -> dict | None:
 
 
 def original_error(error: str, cause: str) -> tuple[str, str]:
-    """Follow nested failures (loop -> round execution -> round state) down to the first real error."""
+    """Follow nested failures (loop -> round execution -> round state -> Lambda) to the first real error."""
     for _ in range(5):
         described = _json(cause)
         if described is None:
             break
-        if error == "States.TaskFailed" and "error" in described:  # a child execution's description
-            error, cause = described["error"], described.get("cause") or ""
-        elif error == "RoundFailed" and "Error" in described:  # the round's own {"Error", "Cause"}
-            error, cause = described["Error"], described.get("Cause") or ""
+        inner_error = described.get("Error") or described.get("error")  # DescribeExecution / {"Error", "Cause"}
+        inner_cause = described.get("Cause") or described.get("cause") or ""
+        if error in WRAPPERS and inner_error:
+            error, cause = inner_error, inner_cause
+        elif "errorMessage" in described:  # a Lambda function error payload
+            cause = described["errorMessage"]
+            break
         else:
             break
     if error.startswith(RESERVED_PREFIX):

@@ -186,8 +186,11 @@ def test_failures_are_recorded_under_the_output_path(started, lambda_context):
 
 def test_a_failed_round_is_recorded_with_its_original_error(started, lambda_context):
     workspace, config, state, *_ = started
-    inner = json.dumps({"Error": "InvalidInferenceOutput", "Cause": "transform output holds 3 pool records"})
-    child = json.dumps({"status": "FAILED", "error": "RoundFailed", "cause": inner})
+    lambda_error = json.dumps(
+        {"errorType": "InvalidInferenceOutput", "errorMessage": "transform output holds 3 pool records"}
+    )
+    inner = json.dumps({"Error": "InvalidInferenceOutput", "Cause": lambda_error})
+    child = json.dumps({"Status": "FAILED", "Error": "RoundFailed", "Cause": inner})  # DescribeExecution, as .sync:2
     event = {
         "execution": EXECUTION,
         "error": {"Error": "States.TaskFailed", "Cause": child},

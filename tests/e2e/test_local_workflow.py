@@ -1,0 +1,112 @@
+"""The whole workflow end to end on the embedded AWS: the project's Terraform applied to it, the rendered
+state machines executed, real Lambda zips, the bundled model trained and served by the emulated SageMaker,
+and a simulated workforce labeling from the true labels — with both labeling backends."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from local import runner
+from local.deployment import LocalDeployment
+from local.sample import KEY_FIELD, Dataset, make_sample
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    with LocalDeployment(state_dir=tmp_path_factory.mktemp("local-state")) as deployed:
+        yield deployed
+
+
+def run_workflow(deployment, tmp_path, name, size, **options):
+    sample = make_sample(Dataset.bundled(), size, seed=options.pop("sample_seed", 5), prelabeled_fraction=0.2)
+    files = sample.write(tmp_path / "sample")
+    run = runner.start(deployment, sample, runner.RunOptions(name=name, **options), files["answers"])
+    return sample, run
+
+
+def check_final_manifest(sample, summary):
+    with open(summary["local_final_manifest"], encoding="utf-8") as stream:
+        final = [json.loads(line) for line in stream]
+    assert [line[KEY_FIELD] for line in final] == [line[KEY_FIELD] for line in sample.manifest]  # once, in order
+    for original, line in zip(sample.manifest, final, strict=True):
+        assert {k: v for k, v in line.items() if not k.startswith("category")} == {
+            k: v for k, v in original.items() if not k.startswith("category")
+        }  # user fields kept, internal keys gone
+        assert "category" in line and 0 <= line["category"] < 4
+        meta = line["category-metadata"]
+        assert (
+            meta["human-annotated"] in ("yes", "no")
+            and meta["class-name"] == sample.label_config["labels"][line["category"]]["label"]
+        )
+    human = sum(line["category-metadata"]["human-annotated"] == "yes" for line in final)
+    assert (summary["items"], summary["human_labeled"], summary["auto_labeled"]) == (
+        len(final),
+        human,
+        len(final) - human,
+    )
+    return final
+
+
+def test_callback_backend_end_to_end(deployment, tmp_path):
+    sample, run = run_workflow(deployment, tmp_path, "e2e-callback", 2000, human_batch_size=200, seed=5)
+    output = runner.wait(deployment, run, on_progress=lambda line: None)
+    summary = runner.measure(deployment, run, output, tmp_path / "result")
+
+    assert output["StopReason"] == "all_labeled" and summary["unlabeled"] == 0
+    final = check_final_manifest(sample, summary)
+    assert summary["auto_labeled"] > 0, "the bundled model should certify some auto-labels on 2,000 headlines"
+    # the claim is honest on this run: measured accuracy of the auto-labels is at least the certified bound
+    assert summary["auto_label_accuracy"] >= summary["claimed_accuracy_lower_bound"] >= 0.95
+    assert summary["max_state_bytes"] <= 32 * 1024
+    human_jobs = {
+        line["category-metadata"].get("job-name")
+        for line in final
+        if line["category-metadata"]["human-annotated"] == "yes"
+    }  # pre-labeled seed lines have none
+    assert any(job.startswith("labeling-job/al-local-news-") for job in human_jobs)  # answered through callback tasks
+
+
+def test_ground_truth_backend_end_to_end(deployment, tmp_path):
+    sample, run = run_workflow(
+        deployment,
+        tmp_path,
+        "e2e-ground-truth",
+        1000,
+        backend="ground_truth",
+        human_batch_size=200,
+        max_rounds=2,
+        seed=6,
+        sample_seed=6,
+    )
+    output = runner.wait(deployment, run, on_progress=lambda line: None)
+    summary = runner.measure(deployment, run, output, tmp_path / "result")
+    final = check_final_manifest(sample, summary) if summary["unlabeled"] == 0 else None
+    assert output["StopReason"] in ("all_labeled", "max_rounds")
+    assert summary["rounds"] <= 2
+    if final is not None:
+        assert all(
+            line["category"] == sample.truth[line[KEY_FIELD]]
+            for line in final
+            if line["category-metadata"]["human-annotated"] == "yes"
+        )
+
+
+def test_a_failing_round_fails_the_execution_with_the_original_error(deployment, tmp_path):
+    function = deployment.outputs["function_names"]["select_and_auto_label"]
+    deployment.aws.set_faults({"lambda": {function: {"error": "InvalidInferenceOutput", "times": 1}}})
+    try:
+        _, run = run_workflow(deployment, tmp_path, "e2e-failure", 500, seed=7, sample_seed=7)
+        with pytest.raises(runner.RunFailed) as failed:
+            runner.wait(deployment, run, on_progress=lambda line: None)
+    finally:
+        deployment.aws.set_faults({})
+    assert failed.value.state == "RunActiveLearningRound"
+    assert failed.value.error == "InvalidInferenceOutput"
+    s3 = deployment.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=run.bucket, Prefix="runs/e2e-failure/").get("Contents", [])]
+    assert "runs/e2e-failure/failures/e2e-failure.json" in keys
+    assert "runs/e2e-failure/working/lock.json" not in keys  # released by the failure path
