@@ -78,6 +78,12 @@ $(LAMBDA_RUNTIME_SITE)/.done: requirements/dev.lock | $(VENV)/.installed
 .PHONY: lambda-runtime
 lambda-runtime: $(LAMBDA_RUNTIME_SITE)/.done ## Build the local stand-in for the Lambda runtime's boto3
 
+# --- local mode ----------------------------------------------------------------------------------
+
+.PHONY: run
+run: $(VENV)/.installed build lambda-runtime ## The whole workflow locally on the bundled sample (ARGS='--size 2000 ...')
+	$(PY) -m local.run $(ARGS)
+
 # --- quality -------------------------------------------------------------------------------------
 
 .PHONY: lint
