@@ -8,13 +8,20 @@ user fields).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 
 from labeling_common import schemas
 from labeling_common.errors import InvalidEvent, InvalidLabeledBatch
 from labeling_common.manifest import RECORD_ID_KEY, UNLABELED, LineChecker, Tally, label_state, metadata_key
 
-Updates = dict[int, tuple[int, dict]]
+Updates = dict[int, tuple[int, str]]
+"""Record id -> (label, metadata as compact JSON). A batch can hold 100,000 answers; keeping each metadata
+object as one string instead of a dict of small objects cuts the merge's memory several-fold."""
+
+
+def _compact(metadata: dict) -> str:
+    return json.dumps(metadata, ensure_ascii=False, separators=(",", ":"))
 
 
 def callback_manifest_uri(answer: object, job_name: str) -> str:
@@ -41,13 +48,13 @@ def read_answers(lines: Iterable[tuple[int, dict]], checker: LineChecker, expect
             )
         if record_id in updates:
             raise InvalidLabeledBatch(f"{where}: record id {record_id} is answered twice", field=f"line {line_no}")
-        updates[record_id] = (record[checker.attribute], record[meta_key])
+        updates[record_id] = (record[checker.attribute], _compact(record[meta_key]))
     return updates
 
 
 def read_auto_labels(lines: Iterable[dict], attribute: str) -> Updates:
     meta_key = metadata_key(attribute)
-    return {line[RECORD_ID_KEY]: (line[attribute], line[meta_key]) for line in lines}
+    return {line[RECORD_ID_KEY]: (line[attribute], _compact(line[meta_key])) for line in lines}
 
 
 class Merge:
@@ -66,7 +73,7 @@ class Merge:
             if update is not None:
                 if label_state(record, self.attribute) != UNLABELED:
                     raise InvalidEvent(f"record {record[RECORD_ID_KEY]} is already labeled; refusing to relabel it")
-                record[self.attribute], record[self.meta_key] = update
+                record[self.attribute], record[self.meta_key] = update[0], json.loads(update[1])
                 self.applied += 1
             self.tally.add(record)
             yield record

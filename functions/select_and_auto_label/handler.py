@@ -1,8 +1,8 @@
 """SelectAndAutoLabel Lambda: two streaming passes over the transform output.
 
-Pass 1 collects the validation items' predictions (a small set) and checks the output covers every input
-record exactly once; the threshold is calibrated on them. Pass 2 writes auto-labels for pool items at or
-above the threshold and keeps the next human batch in a bounded heap.
+Pass 1 checks every line against its schema, checks the output covers every input record exactly once, and
+collects the validation items' predictions (a small set); the threshold is calibrated on them. Pass 2
+writes auto-labels for pool items at or above the threshold and keeps the next human batch in a bounded heap.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     attribute, meta_key = config["label_attribute"], metadata_key(config["label_attribute"])
     auto_uri = f"{prefix}auto-labels.jsonl"
     with s3io.JsonLinesWriter(auto_uri, encryption=encryption) as auto_labels:
-        for prediction in iter_predictions(_output_lines(inference["output_uri"]), categories):
+        for prediction in iter_predictions(_output_lines(inference["output_uri"]), categories, validate=False):
             if prediction.record_id in validation:
                 continue
             if passes(prediction.score, threshold, method):

@@ -50,8 +50,11 @@ class Prediction:
         return self.margin
 
 
-def parse_prediction(line: dict, categories: LabelCategories, where: str, line_no: int) -> Prediction:
-    found = schemas.find_error(line, "inference-output-line.schema.json")
+def parse_prediction(
+    line: dict, categories: LabelCategories, where: str, line_no: int, *, validate: bool = True
+) -> Prediction:
+    """validate=False skips the schema check (most of the cost) for a line already checked in pass 1."""
+    found = schemas.find_error(line, "inference-output-line.schema.json") if validate else None
     if found is not None:
         raise InvalidInferenceOutput(f"{where}: {found[0]}: {found[1]}", field=f"line {line_no}")
     output = line["SageMakerOutput"]
@@ -74,9 +77,11 @@ def parse_prediction(line: dict, categories: LabelCategories, where: str, line_n
     return Prediction(line[RECORD_ID_KEY], ranked[0], top, top - second, entropy)
 
 
-def iter_predictions(lines: Iterable[tuple[str, int, dict]], categories: LabelCategories) -> Iterator[Prediction]:
+def iter_predictions(
+    lines: Iterable[tuple[str, int, dict]], categories: LabelCategories, *, validate: bool = True
+) -> Iterator[Prediction]:
     for where, line_no, line in lines:
-        yield parse_prediction(line, categories, where, line_no)
+        yield parse_prediction(line, categories, where, line_no, validate=validate)
 
 
 # --- calibration -----------------------------------------------------------------------------------
