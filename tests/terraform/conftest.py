@@ -86,7 +86,8 @@ def require_lambda_packages() -> None:
     missing = [name for name in FUNCTIONS if not (LAMBDA_DIR / f"{name}.zip").is_file()]
     if missing or not (LAMBDA_DIR / "build-info.json").is_file():
         pytest.fail(
-            f"Lambda packages missing in {LAMBDA_DIR} ({', '.join(missing) or 'build-info.json'}): run `make build` first",
+            f"Lambda packages missing in {LAMBDA_DIR} ({', '.join(missing) or 'build-info.json'}): "
+            "run `make build` first",
             pytrace=False,
         )
 

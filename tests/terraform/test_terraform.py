@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+from validate_input.logic import BUILTIN_DEFAULTS, check_defaults
 
 from labeling_common import schemas
-from validate_input.logic import BUILTIN_DEFAULTS, check_defaults
 
 from .conftest import TERRAFORM_DIR, require_lambda_packages
 
@@ -61,12 +62,12 @@ def _lambda_environment(plan: dict, function: str) -> dict:
 
 
 def test_model_config_of_every_preset_matches_the_schema(model_config_plans):
-    """What Terraform writes into MODEL_CONFIG is what PrepareTraining/PrepareInference accept."""
+    """What Terraform writes into MODEL_CONFIG is what the functions that load it accept."""
     for run, plan in model_config_plans.items():
         output = plan["output_changes"]["model_config"]["after"]
         error = schemas.find_error(output, "model-config.schema.json", root="model_config")
         assert error is None, f"run {run}: {error}"
-        for function in ("prepare_training", "prepare_inference"):
+        for function in ("create_validation_set", "prepare_training", "prepare_inference"):
             deployed = json.loads(_lambda_environment(plan, function)["MODEL_CONFIG"])
             assert deployed == output, f"run {run}: {function} MODEL_CONFIG differs from the output"
             error = schemas.find_error(deployed, "model-config.schema.json", root="MODEL_CONFIG")
@@ -93,10 +94,20 @@ def test_workflow_defaults_pass_validate_inputs_own_check(model_config_plans):
 def test_asl_placeholders_are_all_supplied():
     """Every ${...} in asl/*.asl.json is a variable main.tf passes to templatefile (the rest is checked by
     `terraform test`: a missing one fails templatefile, a surviving one fails the assertions)."""
-    import re
-
     main_tf = (TERRAFORM_DIR / "main.tf").read_text() + (TERRAFORM_DIR / "locals.tf").read_text()
     assert '"${key}_function_arn"' in main_tf
     for path in (TERRAFORM_DIR.parent / "asl").glob("*.asl.json"):
         for name in set(re.findall(r"\$\{([^}]*)\}", path.read_text())):
             assert name.endswith("_function_arn") or re.search(rf"\b{name}\s*=", main_tf), f"{path.name}: {name}"
+
+
+def test_readme_documents_every_variable_and_output():
+    """terraform/README.md's hand-written Inputs/Outputs tables must stay complete."""
+    readme = (TERRAFORM_DIR / "README.md").read_text()
+    variables = re.findall(r'^variable "([^"]+)"', (TERRAFORM_DIR / "variables.tf").read_text(), re.MULTILINE)
+    outputs = re.findall(r'^output "([^"]+)"', (TERRAFORM_DIR / "outputs.tf").read_text(), re.MULTILINE)
+    documented = set(re.findall(r"^\| `([a-z0-9_]+)` \|", readme, re.MULTILINE))
+    assert variables and outputs
+    assert set(variables) - documented == set(), "variables missing from README.md"
+    assert set(outputs) - documented == set(), "outputs missing from README.md"
+    assert documented - set(variables) - set(outputs) == set(), "README.md documents names that do not exist"
