@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from labeling_common import checkpoint, layout, progress, s3io
 from labeling_common.errors import InvalidLabeledBatch
+from labeling_common.label_store import LabelStore
 from labeling_common.labels import LabelCategories
 from labeling_common.manifest import RECORD_ID_KEY, LineChecker
 from labeling_common.observability import entrypoint, logger, metrics
 
-from .logic import Merge, Updates, callback_manifest_uri, read_answers, read_auto_labels
+from .logic import Merge, callback_manifest_uri, check_sent, load_answers, load_auto_labels
 
 
-def _human_updates(config: dict, event: dict) -> tuple[Updates, str]:
+def _load_human_answers(store: LabelStore, config: dict, event: dict) -> str:
     batch, labeling = event["batch"], event["labeling"]
     if "callback_answer" in labeling:
         labeled_uri = callback_manifest_uri(labeling["callback_answer"], batch["job_name"])
@@ -21,25 +22,29 @@ def _human_updates(config: dict, event: dict) -> tuple[Updates, str]:
         raise InvalidLabeledBatch(f"labeled manifest {labeled_uri} does not exist", field="$.labeling")
     categories = LabelCategories.from_config(s3io.read_json(config["label_config_uri"]))
     checker = LineChecker(config["label_attribute"], categories, InvalidLabeledBatch, mode="answer")
-    expected = {record[RECORD_ID_KEY] for record in s3io.iter_records(batch["manifest_uri"])}
     where = f"labeled manifest {labeled_uri}"
-    lines = s3io.iter_json_lines(labeled_uri, what="labeled manifest")
-    return read_answers(lines, checker, expected, where), labeled_uri
+    load_answers(store, s3io.iter_json_lines(labeled_uri, what="labeled manifest"), checker, where)
+    check_sent(store, (record[RECORD_ID_KEY] for record in s3io.iter_records(batch["manifest_uri"])), where)
+    return labeled_uri
 
 
 @entrypoint("merge_labels")
 def lambda_handler(event: dict, context: object) -> dict:
     config, state = event["config"], event["progress"]
-    attribute = config["label_attribute"]
-    if event["source"] == "human":
-        updates, source_uri = _human_updates(config, event)
-    else:
-        source_uri = event["round_result"]["auto_labels_uri"]
-        updates = read_auto_labels(s3io.iter_records(source_uri), attribute)
+    with LabelStore() as store:
+        if event["source"] == "human":
+            source_uri = _load_human_answers(store, config, event)
+        else:
+            source_uri = event["round_result"]["auto_labels_uri"]
+            load_auto_labels(store, s3io.iter_records(source_uri), config["label_attribute"])
+        return _merge(config, state, event, store, source_uri)
 
+
+def _merge(config: dict, state: dict, event: dict, store: LabelStore, source_uri: str) -> dict:
+    attribute = config["label_attribute"]
     step = state["step"] + 1
     merged_uri = layout.working_manifest(config["output_uri"], step)
-    merge = Merge(attribute, updates)
+    merge = Merge(attribute, store.in_order())
     with s3io.JsonLinesWriter(merged_uri, encryption=s3io.encryption_args(config["kms_key_id"])) as writer:
         for record in merge.apply(s3io.iter_records(state["manifest_uri"])):
             writer.write(record)

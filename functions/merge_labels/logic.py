@@ -1,27 +1,19 @@
 """MergeLabels: apply a batch of labels (human or auto) to the working manifest, as a new version.
 
-The batch is small (at most one labeling job or one round's auto-labels) and is held as a dict by record
-id; the working manifest streams past once. Only the label attribute and its metadata are taken from the
-batch, so every other field of the working record is kept (the AWS sample replaced whole records and lost
-user fields).
+The batch goes into a LabelStore (SQLite on /tmp) and comes back ordered by record id, so the merge is one
+sorted join with the working manifest, whose record ids ascend: bounded memory whatever the batch size.
+Only the label attribute and its metadata are taken from the batch, so every other field of the working
+record is kept (the AWS sample replaced whole records and lost user fields).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 
 from labeling_common import schemas
 from labeling_common.errors import InvalidEvent, InvalidLabeledBatch
+from labeling_common.label_store import Entry, LabelStore
 from labeling_common.manifest import RECORD_ID_KEY, UNLABELED, LineChecker, Tally, label_state, metadata_key
-
-Updates = dict[int, tuple[int, str]]
-"""Record id -> (label, metadata as compact JSON). A batch can hold 100,000 answers; keeping each metadata
-object as one string instead of a dict of small objects cuts the merge's memory several-fold."""
-
-
-def _compact(metadata: dict) -> str:
-    return json.dumps(metadata, ensure_ascii=False, separators=(",", ":"))
 
 
 def callback_manifest_uri(answer: object, job_name: str) -> str:
@@ -35,49 +27,68 @@ def callback_manifest_uri(answer: object, job_name: str) -> str:
     return answer["LabeledManifestS3Uri"]
 
 
-def read_answers(lines: Iterable[tuple[int, dict]], checker: LineChecker, expected: set[int], where: str) -> Updates:
-    """Validated human labels by record id. Every id must belong to the batch that was sent, at most once."""
-    updates: Updates = {}
+def load_answers(store: LabelStore, lines: Iterable[tuple[int, dict]], checker: LineChecker, where: str) -> None:
+    """Validated human labels into the store: each line checked, each record answered at most once."""
     meta_key = metadata_key(checker.attribute)
     for line_no, record in lines:
         checker.check(record, line_no, where)
-        record_id = record[RECORD_ID_KEY]
-        if record_id not in expected:
+        first = store.add(record[RECORD_ID_KEY], record[checker.attribute], record[meta_key], line_no)
+        if first is not None:
+            raise InvalidLabeledBatch(
+                f"{where}: record id {record[RECORD_ID_KEY]} is answered twice (first on line {first})",
+                field=f"line {line_no}",
+            )
+
+
+def check_sent(store: LabelStore, batch_ids: Iterable[int], where: str) -> None:
+    """Every answered record was in the batch sent to humans (both in ascending record-id order)."""
+    sent = iter(batch_ids)
+    current = next(sent, None)
+    for record_id, _, _, line_no in store.in_order():
+        while current is not None and current < record_id:
+            current = next(sent, None)
+        if current != record_id:
             raise InvalidLabeledBatch(
                 f"{where}: record id {record_id} was not sent in this batch", field=f"line {line_no}"
             )
-        if record_id in updates:
-            raise InvalidLabeledBatch(f"{where}: record id {record_id} is answered twice", field=f"line {line_no}")
-        updates[record_id] = (record[checker.attribute], _compact(record[meta_key]))
-    return updates
 
 
-def read_auto_labels(lines: Iterable[dict], attribute: str) -> Updates:
+def load_auto_labels(store: LabelStore, lines: Iterable[dict], attribute: str) -> None:
     meta_key = metadata_key(attribute)
-    return {line[RECORD_ID_KEY]: (line[attribute], _compact(line[meta_key])) for line in lines}
+    for line_no, line in enumerate(lines, start=1):
+        if store.add(line[RECORD_ID_KEY], line[attribute], line[meta_key], line_no) is not None:
+            raise InvalidEvent(f"auto-labels name record {line[RECORD_ID_KEY]} twice", field=f"line {line_no}")
 
 
 class Merge:
-    """Streams one manifest version into the next, applying `updates`; counts as it goes."""
+    """Streams one manifest version into the next, joining the label entries (by ascending record id)."""
 
-    def __init__(self, attribute: str, updates: Updates):
+    def __init__(self, attribute: str, entries: Iterable[Entry]):
         self.attribute = attribute
         self.meta_key = metadata_key(attribute)
-        self.updates = updates
+        self._entries = iter(entries)
         self.tally = Tally(attribute)
         self.applied = 0
+        self._pending = next(self._entries, None)
 
     def apply(self, records: Iterable[dict]) -> Iterator[dict]:
+        previous = -1
         for record in records:
-            update = self.updates.get(record[RECORD_ID_KEY])
-            if update is not None:
+            record_id = record[RECORD_ID_KEY]
+            if record_id <= previous:
+                raise InvalidEvent(f"working manifest is out of record-id order at record {record_id}")
+            previous = record_id
+            if self._pending is not None and self._pending[0] < record_id:
+                raise InvalidEvent(f"a label names record {self._pending[0]}, which the manifest does not hold")
+            if self._pending is not None and self._pending[0] == record_id:
                 if label_state(record, self.attribute) != UNLABELED:
-                    raise InvalidEvent(f"record {record[RECORD_ID_KEY]} is already labeled; refusing to relabel it")
-                record[self.attribute], record[self.meta_key] = update[0], json.loads(update[1])
+                    raise InvalidEvent(f"record {record_id} is already labeled; refusing to relabel it")
+                record[self.attribute], record[self.meta_key] = self._pending[1], self._pending[2]
                 self.applied += 1
+                self._pending = next(self._entries, None)
             self.tally.add(record)
             yield record
 
     def check_complete(self) -> None:
-        if self.applied != len(self.updates):
-            raise InvalidEvent(f"{len(self.updates) - self.applied} labels name records missing from the manifest")
+        if self._pending is not None:
+            raise InvalidEvent(f"a label names record {self._pending[0]}, which the manifest does not hold")
