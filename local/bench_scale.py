@@ -21,6 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import boto3
+from botocore.config import Config
+
 from .deployment import STATE_DIR, LocalDeployment
 from .sample import Dataset, read_rows
 
@@ -120,7 +123,16 @@ def write_transform_output(inference: dict, seed: int) -> None:
 class Chain:
     def __init__(self, deployment: LocalDeployment):
         self.deployment = deployment
-        self.lam = deployment.client("lambda")
+        # One attempt, and long enough to wait for a 15-minute function (botocore's default 60 s read
+        # timeout would re-send a long invocation: harmless, the steps are idempotent, but mismeasured).
+        self.lam = boto3.client(
+            "lambda",
+            endpoint_url=deployment.aws.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(read_timeout=960, retries={"total_max_attempts": 1}),
+        )
         self.names = deployment.outputs["function_names"]
         self.measured: dict[str, dict] = {}
 
@@ -131,7 +143,10 @@ class Chain:
         payload = json.loads(response["Payload"].read())
         if response.get("FunctionError"):
             raise RuntimeError(f"{step} failed: {payload}")
-        record = self.deployment.aws.read_jsonl()[before:][-1]
+        records = [r for r in self.deployment.aws.read_jsonl()[before:] if r["function"] == self.names[function]]
+        if len(records) != 1:
+            raise RuntimeError(f"{step}: expected one invocation, found {len(records)}")
+        record = records[0]
         self.measured[step] = {"seconds": round(record["seconds"], 2), "peak_mb": round(record["peak_mb"], 1)}
         print(f"  {step:<24} {record['seconds']:8.1f} s  {record['peak_mb']:7.1f} MB", flush=True)
         return payload

@@ -13,19 +13,23 @@ from collections.abc import Iterable, Iterator
 from labeling_common.layout import seeded_hash
 from labeling_common.manifest import RECORD_ID_KEY, UNLABELED, label_state
 
+ID_BITS = 40  # record ids below 2**40: far beyond any manifest
+
 
 def random_unlabeled_ids(records: Iterable[dict], attribute: str, size: int, seed: int, purpose: str) -> set[int]:
-    heap: list[tuple[int, int]] = []  # max-heap on hash via negation: keeps the `size` smallest
+    """The `size` unlabeled records with the smallest seeded hash. The heap holds one int per candidate,
+    -(hash << ID_BITS | id) (a max-heap by negation), a third of the memory of (hash, id) tuples."""
+    heap: list[int] = []
+    mask = (1 << ID_BITS) - 1
     for record in records:
         if label_state(record, attribute) != UNLABELED:
             continue
-        record_id = record[RECORD_ID_KEY]
-        item = (-seeded_hash(seed, purpose, record_id), record_id)
+        item = -((seeded_hash(seed, purpose, record[RECORD_ID_KEY]) << ID_BITS) | record[RECORD_ID_KEY])
         if len(heap) < size:
             heapq.heappush(heap, item)
         elif item > heap[0]:
             heapq.heapreplace(heap, item)
-    return {record_id for _, record_id in heap}
+    return {-item & mask for item in heap}
 
 
 def first_selected_ids(selection: Iterable[dict], size: int) -> set[int]:
