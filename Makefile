@@ -126,6 +126,14 @@ tf-apply-local: $(VENV)/.installed build lambda-runtime $(CHECKOV) ## a real ter
 run: $(VENV)/.installed build lambda-runtime ## The whole workflow locally on the bundled sample (ARGS='--size 2000 ...')
 	$(PY) -m local.run $(ARGS)
 
+.PHONY: bench
+bench: $(VENV)/.installed build lambda-runtime ## Labeling efficiency over seeded samples (ARGS='--seeds 5 --strategy margin,aws_sample')
+	$(PY) -m local.bench $(ARGS)
+
+.PHONY: bench-scale
+bench-scale: $(VENV)/.installed build lambda-runtime ## Every manifest Lambda on a 1M-line manifest: seconds and peak memory (ARGS='--lines N')
+	$(PY) -m local.bench_scale $(ARGS)
+
 # --- quality -------------------------------------------------------------------------------------
 
 .PHONY: lint

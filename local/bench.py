@@ -1,0 +1,183 @@
+"""`make bench`: labeling efficiency, measured. Runs the whole workflow in local mode over N seeded samples
+(default 5 × 10,000 headlines drawn from the bundled 50,000-row UCI News sample, 20% pre-labeled, simulated
+workers) and reports, per seed and worst case: the human and auto-labeled shares, the accuracy of the
+auto-labels measured against the true labels, the bound the workflow claimed before seeing them, the
+accuracy per class, rounds and seconds. Any CSV of labeled text works (--dataset, --text-column,
+--label-column). `--strategy` takes a comma-separated list run side by side on the same samples;
+`aws_sample` is the AWS sample's own rule (auto-label when the top-two margin > 0.5, random human picks of 10%
+of the items per round).
+
+Writes bench-results/bench.json and bench.md; the last line printed is one JSON object summarising the first
+strategy (the others under "by_strategy").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import runner
+from .deployment import STATE_DIR, LocalDeployment
+from .sample import Dataset, make_sample
+
+STRATEGIES = {
+    "margin": {"strategy": "margin"},
+    "least_confidence": {"strategy": "least_confidence"},
+    "entropy": {"strategy": "entropy"},
+    "random": {"strategy": "random"},
+    "aws_sample": {"strategy": "random", "auto_label_method": "margin_threshold", "batch_share": 0.10},
+}
+
+
+def run_one(deployment, dataset, args, strategy: str, seed: int) -> dict:
+    sample = make_sample(dataset, args.size, seed=seed, prelabeled_fraction=0.2)
+    name = f"bench-{strategy.replace('_', '-')}-{seed}-{int(time.time())}"
+    files = sample.write(STATE_DIR / "bench" / name)
+    preset = dict(STRATEGIES[strategy])
+    batch_share = preset.pop("batch_share", None)
+    options = runner.RunOptions(
+        name=name,
+        seed=seed,
+        worker_accuracy=args.worker_accuracy,
+        workers_per_item=args.workers_per_item,
+        human_batch_size=round(args.size * batch_share) if batch_share else args.human_batch_size,
+        target_accuracy=args.target_accuracy,
+        timeout_seconds=args.timeout,
+        **preset,
+    )
+    run = runner.start(deployment, sample, options, files["answers"])
+    output = runner.wait(deployment, run, on_progress=lambda line: None)
+    summary = runner.measure(deployment, run, output, STATE_DIR / "bench" / name)
+    per_class = [v for v in summary["per_class_auto_label_accuracy"].values() if v is not None]
+    row = {
+        "strategy": strategy,
+        "seed": seed,
+        "items": summary["items"],
+        "human_fraction": summary["human_labeled"] / summary["items"],
+        "auto_fraction": summary["auto_labeled"] / summary["items"],
+        "auto_label_accuracy": summary["auto_label_accuracy"],
+        "claimed_lower_bound": summary["claimed_accuracy_lower_bound"],
+        "claim_held": None
+        if summary["auto_label_accuracy"] is None or summary["claimed_accuracy_lower_bound"] is None
+        else summary["auto_label_accuracy"] >= summary["claimed_accuracy_lower_bound"],
+        "worst_class_accuracy": min(per_class) if per_class else None,
+        "per_class_accuracy": summary["per_class_auto_label_accuracy"],
+        "human_label_accuracy": summary["human_label_accuracy"],
+        "rounds": summary["rounds"],
+        "seconds": summary["seconds"],
+        "stop_reason": summary["stop_reason"],
+    }
+    print(
+        f"  {strategy:<16} seed {seed:>3}: human {row['human_fraction']:6.1%}  auto {row['auto_fraction']:6.1%}  "
+        f"accuracy {_pct(row['auto_label_accuracy'])}  claimed ≥ {_pct(row['claimed_lower_bound'])}  "
+        f"worst class {_pct(row['worst_class_accuracy'])}  rounds {row['rounds']:>2}  {row['seconds']:5.0f}s",
+        flush=True,
+    )
+    return row
+
+
+def _pct(value: float | None) -> str:
+    return "   —  " if value is None else f"{value:6.2%}"
+
+
+def _worst(values, pick):
+    present = [v for v in values if v is not None]
+    return pick(present) if present else None
+
+
+def summarise(rows: list[dict], dataset: Dataset, size: int, strategy: str, seconds: float) -> dict:
+    mine = [r for r in rows if r["strategy"] == strategy]
+    held = [r["claim_held"] for r in mine if r["claim_held"] is not None]
+    return {
+        "dataset": str(dataset.path.name),
+        "size": size,
+        "seeds": len(mine),
+        "strategy": strategy,
+        "worst_human_fraction": round(max(r["human_fraction"] for r in mine), 4),
+        "mean_human_fraction": round(sum(r["human_fraction"] for r in mine) / len(mine), 4),
+        "worst_auto_label_accuracy": _worst([r["auto_label_accuracy"] for r in mine], min),
+        "mean_auto_label_accuracy": round(sum(r["auto_label_accuracy"] or 0 for r in mine) / len(mine), 4),
+        "min_claimed_lower_bound": _worst([r["claimed_lower_bound"] for r in mine], min),
+        "worst_class_accuracy": _worst([r["worst_class_accuracy"] for r in mine], min),
+        "claim_held_fraction": round(sum(held) / len(held), 3) if held else None,
+        "seconds": round(seconds, 1),
+    }
+
+
+def markdown(rows: list[dict], summaries: list[dict]) -> str:
+    lines = [
+        "| strategy | seed | human % | auto % | auto-label accuracy | claimed bound | worst class | rounds | seconds |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['strategy']} | {r['seed']} | {r['human_fraction']:.1%} | {r['auto_fraction']:.1%} | "
+            f"{_pct(r['auto_label_accuracy']).strip()} | {_pct(r['claimed_lower_bound']).strip()} | "
+            f"{_pct(r['worst_class_accuracy']).strip()} | {r['rounds']} | {r['seconds']:.0f} |"
+        )
+    for s in summaries:
+        lines.append(
+            f"| **{s['strategy']}: worst** | {s['seeds']} seeds | **{s['worst_human_fraction']:.1%}** | "
+            f"{1 - s['worst_human_fraction']:.1%} | **{_pct(s['worst_auto_label_accuracy']).strip()}** | "
+            f"{_pct(s['min_claimed_lower_bound']).strip()} | {_pct(s['worst_class_accuracy']).strip()} | | |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="make bench ARGS=...", description=__doc__.split("\n\n")[0])
+    p.add_argument("--dataset", type=Path, help="CSV of labeled text (default: the bundled UCI News sample)")
+    p.add_argument("--text-column", default="title")
+    p.add_argument("--label-column", default="category")
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--size", type=int, default=10_000)
+    p.add_argument("--strategy", default="margin", help=f"comma-separated, from {', '.join(STRATEGIES)}")
+    p.add_argument("--human-batch-size", type=int, default=500)
+    p.add_argument("--target-accuracy", type=float, default=0.95)
+    p.add_argument("--worker-accuracy", type=float, default=1.0)
+    p.add_argument("--workers-per-item", type=int, default=1)
+    p.add_argument("--timeout", type=int, default=3600)
+    p.add_argument("--out", type=Path, default=Path("bench-results"))
+    args = p.parse_args(argv)
+    strategies = args.strategy.split(",")
+    unknown = [s for s in strategies if s not in STRATEGIES]
+    if unknown:
+        p.error(f"unknown strategy {unknown}; choose from {list(STRATEGIES)}")
+    dataset = Dataset(args.dataset, args.text_column, args.label_column) if args.dataset else Dataset.bundled()
+    started = time.monotonic()
+    rows = []
+    with LocalDeployment(state_dir=STATE_DIR / "bench-deployment") as deployment:
+        print(
+            f"Deployed locally in {deployment.timings['terraform_apply_seconds']:.0f}s; {args.seeds} seeds × "
+            f"{', '.join(strategies)} on {args.size:,} items of {dataset.path.name}",
+            flush=True,
+        )
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            for strategy in strategies:
+                rows.append(run_one(deployment, dataset, args, strategy, seed))
+    elapsed = time.monotonic() - started
+    summaries = [summarise(rows, dataset, args.size, s, elapsed) for s in strategies]
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench.json").write_text(
+        json.dumps(
+            {"rows": rows, "summaries": summaries, "arguments": {k: str(v) for k, v in vars(args).items()}}, indent=1
+        )
+    )
+    table = markdown(rows, summaries)
+    (args.out / "bench.md").write_text(table + "\n")
+    print("\n" + table + "\n")
+    result = (
+        {**summaries[0], "by_strategy": {s["strategy"]: s for s in summaries[1:]}}
+        if len(summaries) > 1
+        else summaries[0]
+    )
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
