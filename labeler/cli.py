@@ -5,6 +5,7 @@
   labeler submit TASK answers.csv                validate, upload, and complete the task (SendTaskSuccess)
   labeler fail TASK --reason "..."               give up on the task (SendTaskFailure)
   labeler heartbeat TASK                         tell the workflow the labelers are still at it
+  labeler request --manifest … --labels … --output …   write a validated execution input (request.json)
 
 TASK is the task's S3 URI (…/batches/<job>/task.json, as printed by `labeler tasks` and announced on the
 labeling SNS topic). Credentials and region come from the usual AWS environment; `--endpoint-url` (or
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import boto3
 
-from . import tasks
+from . import request, tasks
 
 
 def _clients(args: argparse.Namespace):
@@ -91,6 +92,38 @@ def cmd_heartbeat(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_request(args: argparse.Namespace) -> int:
+    human_task = None
+    if args.backend == "ground_truth":
+        if not (args.workteam_arn and args.ui_template and args.region):
+            raise request.RequestError("the ground_truth backend needs --workteam-arn, --ui-template and --region")
+        human_task = request.human_task_config(
+            args.region, args.workteam_arn, args.ui_template, args.task_title, args.workers_per_item
+        )
+    settings = {key: getattr(args, key) for key in request.SETTINGS}
+    body = request.build(
+        manifest=args.manifest,
+        label_config=args.labels,
+        output=args.output,
+        attribute=args.attribute,
+        prefix=args.prefix,
+        backend=args.backend,
+        human_task=human_task,
+        **settings,
+    )
+    text = json.dumps(body, indent=2) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(
+            f"wrote {args.out}: aws stepfunctions start-execution --state-machine-arn <loop ARN> "
+            f"--name <run name> --input file://{args.out}",
+            file=sys.stderr,
+        )
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="labeler", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -124,6 +157,28 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--error", default="LabelingAbandoned")
     p.set_defaults(run=cmd_fail)
 
+    p = sub.add_parser("request", help="write a validated execution input for the labeling state machine")
+    p.add_argument("--manifest", required=True, help="s3:// URI of the input manifest (JSON Lines)")
+    p.add_argument("--labels", required=True, help="s3:// URI of the label category config")
+    p.add_argument("--output", required=True, help="s3:// prefix for everything the run writes (S3OutputPath)")
+    p.add_argument("--attribute", default="category", help="label attribute name (default: category)")
+    p.add_argument("--prefix", default="labeling", help="labeling job name prefix")
+    p.add_argument("--backend", choices=["callback", "ground_truth"])
+    p.add_argument("--region", help="for ground_truth: the region (Ground Truth's own Lambdas are per region)")
+    p.add_argument("--workteam-arn", help="for ground_truth: the work team")
+    p.add_argument("--ui-template", help="for ground_truth: s3:// URI of the worker UI template")
+    p.add_argument("--task-title", default="Choose the category of the text")
+    p.add_argument("--workers-per-item", type=int, default=3)
+    for option in request.SETTINGS:
+        kind = (
+            str
+            if option in ("query_strategy", "auto_label_method")
+            else (int if option in ("human_batch_size", "max_rounds", "max_human_labels", "seed") else float)
+        )
+        p.add_argument("--" + option.replace("_", "-"), type=kind)
+    p.add_argument("--out", help="file to write (default: stdout)")
+    p.set_defaults(run=cmd_request)
+
     p = sub.add_parser("heartbeat", help="keep a long task alive")
     p.add_argument("task")
     p.set_defaults(run=cmd_heartbeat)
@@ -134,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except tasks.TaskError as error:
+    except (tasks.TaskError, request.RequestError) as error:
         print(f"labeler: {error}", file=sys.stderr)
         return 2
 

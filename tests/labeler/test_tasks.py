@@ -123,3 +123,59 @@ def test_cli_export_and_dry_run(task_setup, tmp_path, capsys):
     assert cli.main(["submit", task.uri, str(out)]) == 2
     assert "record 42 is not in this task's batch" in capsys.readouterr().err
     assert "answers.manifest" not in " ".join(workspace.keys("runs/"))  # nothing was uploaded
+
+
+def test_request_generator_writes_a_valid_request(tmp_path):
+    out = tmp_path / "request.json"
+    code = cli.main(
+        [
+            "request",
+            "--manifest",
+            "s3://my-bucket/in/input.manifest",
+            "--labels",
+            "s3://my-bucket/in/class_labels.json",
+            "--output",
+            "s3://my-bucket/runs/one/",
+            "--prefix",
+            "news",
+            "--backend",
+            "ground_truth",
+            "--region",
+            "eu-west-1",
+            "--workteam-arn",
+            "arn:aws:sagemaker:eu-west-1:123456789012:workteam/private-crowd/team",
+            "--ui-template",
+            "s3://my-bucket/ui.liquid",
+            "--target-accuracy",
+            "0.97",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    body = json.loads(out.read_text())
+    assert body["ActiveLearningConfig"] == {"TargetAccuracy": 0.97}
+    assert body["HumanTaskConfig"]["PreHumanTaskLambdaArn"].endswith("568282634449:function:PRE-TextMultiClass")
+    from labeling_common import schemas
+
+    assert schemas.find_error(body, "labeling-job-request.schema.json") is None
+
+
+def test_request_generator_refuses_what_the_workflow_would(capsys):
+    assert (
+        cli.main(
+            [
+                "request",
+                "--manifest",
+                "s3://my-bucket/m",
+                "--labels",
+                "s3://my-bucket/l",
+                "--output",
+                "/local/out",
+                "--prefix",
+                "news",
+            ]
+        )
+        == 2
+    )
+    assert "$.OutputConfig.S3OutputPath" in capsys.readouterr().err

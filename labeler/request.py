@@ -1,0 +1,96 @@
+"""The execution input of the ActiveLearningLoop state machine, built from a few options and validated
+against schemas/labeling-job-request.schema.json before it is written — the replacement for the JSON the AWS
+sample's notebook printed for users to paste into the console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labeling_common import schemas
+
+# Ground Truth's built-in text-classification Lambdas live in one AWS account per region.
+GROUND_TRUTH_ACCOUNTS = {
+    "us-east-1": "432418664414",
+    "us-east-2": "266458841044",
+    "us-west-2": "081040173940",
+    "ca-central-1": "918755190332",
+    "eu-west-1": "568282634449",
+    "eu-west-2": "487402164563",
+    "eu-central-1": "203001061592",
+    "ap-northeast-1": "477331159723",
+    "ap-northeast-2": "845288260483",
+    "ap-south-1": "565803892007",
+    "ap-southeast-1": "377565633583",
+    "ap-southeast-2": "454466003867",
+}
+
+SETTINGS = {  # option name -> ActiveLearningConfig key
+    "target_accuracy": "TargetAccuracy",
+    "confidence_level": "ConfidenceLevel",
+    "bootstrap_fraction": "BootstrapFraction",
+    "validation_fraction": "ValidationFraction",
+    "human_batch_size": "HumanBatchSize",
+    "query_strategy": "QueryStrategy",
+    "auto_label_method": "AutoLabelMethod",
+    "max_rounds": "MaxRounds",
+    "max_human_labels": "MaxHumanLabels",
+    "seed": "Seed",
+}
+
+
+class RequestError(ValueError):
+    pass
+
+
+def human_task_config(region: str, workteam_arn: str, ui_template_uri: str, title: str, workers: int) -> dict:
+    account = GROUND_TRUTH_ACCOUNTS.get(region)
+    if account is None:
+        raise RequestError(
+            f"no Ground Truth text-classification Lambdas known for {region}; "
+            f"pass a full HumanTaskConfig instead (regions known: {', '.join(GROUND_TRUTH_ACCOUNTS)})"
+        )
+    return {
+        "WorkteamArn": workteam_arn,
+        "UiConfig": {"UiTemplateS3Uri": ui_template_uri},
+        "PreHumanTaskLambdaArn": f"arn:aws:lambda:{region}:{account}:function:PRE-TextMultiClass",
+        "AnnotationConsolidationConfig": {
+            "AnnotationConsolidationLambdaArn": f"arn:aws:lambda:{region}:{account}:function:ACS-TextMultiClass"
+        },
+        "TaskTitle": title,
+        "TaskDescription": title,
+        "NumberOfHumanWorkersPerDataObject": workers,
+        "TaskTimeLimitInSeconds": 300,
+        "TaskAvailabilityLifetimeInSeconds": 21600,
+        "MaxConcurrentTaskCount": 1000,
+    }
+
+
+def build(
+    *,
+    manifest: str,
+    label_config: str,
+    output: str,
+    attribute: str,
+    prefix: str,
+    backend: str | None = None,
+    human_task: dict | None = None,
+    **settings: Any,
+) -> dict:
+    request: dict = {
+        "InputConfig": {"DataSource": {"S3DataSource": {"ManifestS3Uri": manifest}}},
+        "OutputConfig": {"S3OutputPath": output},
+        "LabelAttributeName": attribute,
+        "LabelCategoryConfigS3Uri": label_config,
+        "LabelingJobNamePrefix": prefix,
+    }
+    if backend:
+        request["LabelingBackend"] = backend
+    if human_task:
+        request["HumanTaskConfig"] = human_task
+    active_learning = {SETTINGS[key]: value for key, value in settings.items() if value is not None}
+    if active_learning:
+        request["ActiveLearningConfig"] = active_learning
+    found = schemas.find_error(request, "labeling-job-request.schema.json")
+    if found is not None:
+        raise RequestError(f"{found[0]}: {found[1]}")
+    return request
