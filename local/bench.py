@@ -28,6 +28,7 @@ STRATEGIES = {
     "least_confidence": {"strategy": "least_confidence"},
     "entropy": {"strategy": "entropy"},
     "random": {"strategy": "random"},
+    "diverse_margin": {"strategy": "diverse_margin"},
     "aws_sample": {"strategy": "random", "auto_label_method": "margin_threshold", "batch_share": 0.10},
 }
 

@@ -30,7 +30,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--prelabeled", type=float, default=0.2, help="share of the sample that arrives labeled (default 0.2)"
     )
-    p.add_argument("--strategy", default="margin", choices=["margin", "least_confidence", "entropy", "random"])
+    p.add_argument(
+        "--strategy", default="margin", choices=["margin", "least_confidence", "entropy", "random", "diverse_margin"]
+    )
     p.add_argument("--auto-label-method", default="calibrated", choices=["calibrated", "margin_threshold"])
     p.add_argument("--target-accuracy", type=float, default=0.95)
     p.add_argument("--confidence-level", type=float, default=0.95)

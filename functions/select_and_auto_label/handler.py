@@ -15,7 +15,16 @@ from labeling_common.labels import LabelCategories
 from labeling_common.manifest import RECORD_ID_KEY, label_metadata, metadata_key
 from labeling_common.observability import entrypoint, logger, metrics
 
-from .logic import TopK, calibrate, fixed_margin, iter_predictions, passes, priority
+from .logic import (
+    TopK,
+    calibrate,
+    candidate_count,
+    diverse_choice,
+    fixed_margin,
+    iter_predictions,
+    passes,
+    priority,
+)
 
 
 def _output_lines(output_uri: str):
@@ -29,6 +38,17 @@ def _previous_calibration(output_uri: str, round_number: int) -> dict[int, dict]
         return {}
     uri = f"{layout.round_prefix(output_uri, round_number - 1)}calibration.jsonl"
     return {line[RECORD_ID_KEY]: line for line in s3io.iter_records(uri)}
+
+
+def _texts(manifest_uri: str, wanted: set[int]) -> dict[int, str]:
+    """The texts of a few records (the diversity candidates), from the working manifest."""
+    texts = {}
+    for record in s3io.iter_records(manifest_uri):
+        if record[RECORD_ID_KEY] in wanted:
+            texts[record[RECORD_ID_KEY]] = (
+                record["source"] if "source" in record else s3io.read_text(record["source-ref"])
+            )
+    return texts
 
 
 @entrypoint("select_and_auto_label")
@@ -77,7 +97,8 @@ def lambda_handler(event: dict, context: object) -> dict:
     prefix = layout.round_prefix(config["output_uri"], round_number)
     encryption = s3io.encryption_args(config["kms_key_id"])
     budget = progress.human_budget_left(config, state["counts"])
-    chooser = TopK(int(min(config["human_batch_size"], budget)))
+    batch_size = int(min(config["human_batch_size"], budget))
+    chooser = TopK(candidate_count(config["query_strategy"], batch_size))
     auto_per_class = [0] * len(categories)
     created = datetime.now(UTC)
     attribute, meta_key = config["label_attribute"], metadata_key(config["label_attribute"])
@@ -108,6 +129,8 @@ def lambda_handler(event: dict, context: object) -> dict:
                 )
 
     selection = chooser.best_first()
+    if config["query_strategy"] == "diverse_margin":
+        selection = diverse_choice(selection, _texts(state["manifest_uri"], {rid for rid, _ in selection}), batch_size)
     selection_uri = f"{prefix}selection.jsonl"
     with s3io.JsonLinesWriter(selection_uri, encryption=encryption) as writer:
         for record_id, value in selection:

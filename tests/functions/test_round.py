@@ -197,3 +197,12 @@ def test_transform_output_that_misses_or_repeats_records_is_refused(round_start,
         workspace.put_lines(out_key, broken)
         with pytest.raises(InvalidInferenceOutput, match=message):
             select_and_auto_label(event, lambda_context)
+
+
+def test_diverse_margin_selects_a_full_batch_of_uncertain_items(round_start, lambda_context):
+    workspace, config, state, truth = round_start
+    config = {**config, "query_strategy": "diverse_margin"}
+    *_, result, _ = run_round(workspace, config, state, truth, lambda_context)
+    selection = workspace.read_lines(result["selection_uri"])
+    assert len(selection) == result["selected"] == 40
+    assert len({line["al:record-id"] for line in selection}) == 40

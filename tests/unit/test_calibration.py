@@ -133,3 +133,18 @@ def test_top_k_keeps_only_k_items():
         top.offer(i % 97, i)
     assert len(top._heap) == 3
     assert [value for _, value in top.best_first()] == [96, 96, 96]
+
+
+def test_diverse_margin_skips_near_duplicate_headlines():
+    from select_and_auto_label.logic import diverse_choice
+
+    texts = {
+        1: "Apple shares fall after iPhone sales miss estimates",
+        2: "Apple shares fall after iPhone sales miss estimates - Reuters",
+        3: "Ebola outbreak spreads to a third country",
+        4: "Apple iPhone sales miss estimates, shares fall",
+        5: "Kim Kardashian and Kanye West wedding date set",
+    }
+    candidates = [(1, -0.01), (2, -0.02), (3, -0.03), (4, -0.04), (5, -0.05)]
+    assert [rid for rid, _ in diverse_choice(candidates, texts, 3)] == [1, 3, 5]
+    assert [rid for rid, _ in diverse_choice(candidates, texts, 5)] == [1, 3, 5, 2, 4]  # fill with the skipped

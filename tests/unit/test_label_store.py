@@ -1,8 +1,8 @@
 import pytest
+from merge_labels.logic import Merge, check_sent
 
 from labeling_common.errors import InvalidEvent, InvalidLabeledBatch
 from labeling_common.label_store import LabelStore
-from merge_labels.logic import Merge, check_sent
 
 
 def test_entries_come_back_in_record_id_order_with_duplicates_reported():
