@@ -36,7 +36,7 @@ run "lambda_functions" {
 
   assert {
     condition = alltrue([for key in ["bootstrap_manifest", "prepare_human_batch", "merge_labels", "create_validation_set", "prepare_training", "prepare_inference", "select_and_auto_label", "export_final"] :
-      local.function_settings[key].memory_size == 512 && local.function_settings[key].timeout == 900
+      local.function_settings[key].memory_size == 1024 && local.function_settings[key].timeout == 900
     ])
     error_message = "Manifest-streaming functions get 512 MB / 900 s."
   }

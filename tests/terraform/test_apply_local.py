@@ -150,7 +150,7 @@ def test_functions(deployment, aws):
         assert env["POWERTOOLS_SERVICE_NAME"] == key
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == NAME_PREFIX
         streaming = key not in {"validate_input", "request_callback_labels", "record_failure"}
-        assert (config["MemorySize"], config["Timeout"]) == ((512, 900) if streaming else (256, 60))
+        assert (config["MemorySize"], config["Timeout"]) == ((1024, 900) if streaming else (256, 60))
 
     validate = lam.get_function(FunctionName=f"{NAME_PREFIX}-validate-input")["Configuration"]["Environment"][
         "Variables"
