@@ -49,7 +49,7 @@ locals {
     prepare_human_batch = {
       description    = "Write the batch manifest humans label next (random bootstrap sample or the last round's selection)."
       size           = "streaming"
-      bucket_actions = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+      bucket_actions = ["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload"] # ListBucket: were the batch's answers already delivered?
       input_actions  = []
       grants         = []
     }

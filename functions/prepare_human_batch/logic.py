@@ -47,3 +47,10 @@ def batch_records(records: Iterable[dict], attribute: str, chosen: set[int]) -> 
     for record in records:
         if record[RECORD_ID_KEY] in chosen and label_state(record, attribute) == UNLABELED:
             yield record
+
+
+def existing_answers(backend: str, answer_uri: str, output_uri: str, job_name: str, exists) -> str | None:
+    """Where this batch's labels already are, if an earlier execution of the run got them delivered (same
+    step -> same job name and records): the callback answer, or the Ground Truth job's output manifest."""
+    candidate = answer_uri if backend == "callback" else f"{output_uri}{job_name}/manifests/output/output.manifest"
+    return candidate if exists(candidate) else None

@@ -117,3 +117,16 @@ def test_selection_batch_takes_the_first_selected_ids(workspace, lambda_context,
     }
     batch = prepare_batch({"config": config, "progress": state}, lambda_context)
     assert [r["al:record-id"] for r in workspace.read_lines(batch["manifest_uri"])] == [3, 77, 150]
+
+
+def test_a_batch_whose_answers_were_already_delivered_is_not_asked_again(workspace, lambda_context, rows):
+    workspace.put_lines("input/input.manifest", manifest_records(rows))
+    config = make_config(workspace)
+    state = bootstrap({"config": config, "execution": EXECUTION}, lambda_context)
+    batch = prepare_batch({"config": config, "progress": state}, lambda_context)
+    assert batch["existing_answers_uri"] is None
+    workspace.put_bytes(batch["answer_uri"][len("s3://labeling-bucket/") :], b"")  # an earlier execution got them
+    again = prepare_batch({"config": config, "progress": state}, lambda_context)
+    assert again["existing_answers_uri"] == batch["answer_uri"]
+    gt = prepare_batch({"config": {**config, "labeling_backend": "ground_truth"}, "progress": state}, lambda_context)
+    assert gt["existing_answers_uri"] is None  # Ground Truth output is looked for in the job's output manifest
