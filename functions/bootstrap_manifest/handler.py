@@ -17,8 +17,15 @@ def lambda_handler(event: dict, context: object) -> dict:
     lock.acquire(config["output_uri"], event["execution"]["arn"], checkpoint.now(), lock.execution_is_running)
     saved = checkpoint.load(config["output_uri"])
     if saved is not None:
-        resumed = resumed_progress(config, saved)
-        logger.info("resuming run", run_id=resumed["run_id"], step=resumed["step"], next=resumed["next"])
+        resumed = resumed_progress(config, saved, event["execution"]["arn"])
+        checkpoint.save(config, resumed, attempt_owner=event["execution"]["arn"])
+        logger.info(
+            "resuming run",
+            run_id=resumed["run_id"],
+            attempt=resumed["attempt"],
+            step=resumed["step"],
+            next=resumed["next"],
+        )
         return resumed
 
     run = layout.run_id(config["output_uri"], event["execution"]["name"])
@@ -35,9 +42,22 @@ def lambda_handler(event: dict, context: object) -> dict:
         counts = counts_or_error(tally, config["manifest_uri"])
 
     state = progress.build(
-        config, run_id=run, step=0, manifest_uri=working_uri, counts=counts, rounds_done=0, validation_uri=None
+        config,
+        run_id=run,
+        attempt=1,
+        step=0,
+        manifest_uri=working_uri,
+        counts=counts,
+        rounds_done=0,
+        validation_uri=None,
     )
-    checkpoint.save(config, state, identity=identity(config), history_entry={"kind": "bootstrap", "step": 0, **counts})
+    checkpoint.save(
+        config,
+        state,
+        identity=identity(config),
+        attempt_owner=event["execution"]["arn"],
+        history_entry={"kind": "bootstrap", "step": 0, **counts},
+    )
     metrics.add_metric(name="InputRecords", unit="Count", value=counts["total"])
     logger.info("working manifest created", run_id=run, **counts)
     return state

@@ -35,8 +35,10 @@ def identity(config: dict) -> dict:
     return {key: config[key] for key in ("manifest_uri", "label_attribute", "label_config_uri")}
 
 
-def resumed_progress(config: dict, document: dict) -> dict:
-    """Progress for an execution that continues a run from its checkpoint (settings may have changed)."""
+def resumed_progress(config: dict, document: dict, execution_arn: str) -> dict:
+    """Progress for an execution that continues a run from its checkpoint (settings may have changed). Each
+    new execution is a new attempt (its round and job names differ from the failed attempt's); a retry of
+    this execution's own bootstrap keeps its attempt."""
     if document.get("identity") != identity(config):
         raise InvalidInput(
             f"already holds a run for {document.get('identity')}; use another output path for a different "
@@ -50,9 +52,11 @@ def resumed_progress(config: dict, document: dict) -> dict:
         if pending and pending["kind"] == "selection"
         else None
     )
+    attempt = saved["attempt"] if document.get("attempt_owner") == execution_arn else saved["attempt"] + 1
     return progress.build(
         config,
         run_id=saved["run_id"],
+        attempt=attempt,
         step=saved["step"],
         manifest_uri=saved["manifest_uri"],
         counts=saved["counts"],

@@ -53,6 +53,7 @@ def _merge(config: dict, state: dict, event: dict, store: LabelStore, source_uri
 
     common = {
         "run_id": state["run_id"],
+        "attempt": state["attempt"],
         "step": step,
         "manifest_uri": merged_uri,
         "counts": counts,

@@ -14,7 +14,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     config, state = event["config"], event["progress"]
     model = model_config.load()
     round_number = state["round"] + 1
-    job_name = layout.round_job_name(config["job_name_prefix"], state["run_id"], round_number)
+    job_name = layout.round_job_name(config["job_name_prefix"], state["run_id"], round_number, state["attempt"])
     prefix = layout.round_prefix(config["output_uri"], round_number)
     uris = {"train": f"{prefix}train/train.jsonl", "validation": f"{prefix}validation/validation.jsonl"}
     validation = s3io.load_validation_set(state["validation_uri"])

@@ -45,8 +45,12 @@ def test_a_second_execution_on_the_same_output_path_resumes_from_the_checkpoint(
     workspace.put_lines("input/input.manifest", manifest_records(rows))
     config = make_config(workspace)
     first = bootstrap({"config": config, "execution": EXECUTION}, lambda_context)
-    again = bootstrap({"config": config, "execution": {**EXECUTION, "name": "second"}}, lambda_context)
-    assert again == first  # same run id, same step: nothing recopied
+    assert bootstrap({"config": config, "execution": EXECUTION}, lambda_context) == first  # a retry: same attempt
+    second = {"name": "second", "arn": EXECUTION["arn"].replace("test-execution", "second")}
+    again = bootstrap({"config": config, "execution": second}, lambda_context)
+    assert (again["run_id"], again["step"], again["manifest_uri"]) == (first["run_id"], 0, first["manifest_uri"])
+    assert (first["attempt"], again["attempt"]) == (1, 2)  # nothing recopied; a new attempt
+    assert again["round_execution_name"] != first["round_execution_name"]
     assert workspace.keys("runs/run-1/working/") == [
         "runs/run-1/working/checkpoint.json",
         "runs/run-1/working/lock.json",

@@ -61,7 +61,7 @@ def test_training_channels_and_request(round_start, lambda_context, monkeypatch,
     state = create_validation_set({"config": config, "progress": state}, lambda_context)
     training = prepare_training({"config": config, "progress": state}, lambda_context)
     request = training["request"]
-    assert training["round"] == 1 and request["TrainingJobName"] == f"news-{state['run_id']}-r001"
+    assert training["round"] == 1 and request["TrainingJobName"] == f"news-{state['run_id']}-r001-a1"
     channels = {c["ChannelName"]: c for c in request["InputDataConfig"]}
     train = workspace.read_lines(channels["train"]["DataSource"]["S3DataSource"]["S3Uri"] + "train.jsonl")
     assert set(train[0]) <= {"al:record-id", "source", "label", "al:fold"}

@@ -141,7 +141,7 @@ def test_layout_names_fit_sagemaker_limits():
     prefix = "p" * 29
     run = layout.run_id("s3://b/out/", "execution")
     assert len(layout.human_job_name(prefix, run, 9999)) <= 63
-    assert len(layout.round_job_name(prefix, run, 999)) <= 63
+    assert len(layout.round_job_name(prefix, run, 999, 99)) <= 63
     assert layout.run_id("s3://b/out/", "execution") == run
     assert layout.run_id("s3://b/other/", "execution") != run
 

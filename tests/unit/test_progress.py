@@ -83,11 +83,14 @@ def test_build_names_the_next_round_execution(rounds_done):
     state = progress.build(
         {**CONFIG},
         run_id="0123abcd",
+        attempt=2,
         step=4,
         manifest_uri="s3://b/m.jsonl",
         counts=new_counts(1000, human=200),
         rounds_done=rounds_done,
         validation_uri=None,
     )
-    assert state["round_execution_name"] == f"0123abcd-round-{rounds_done + 1:03d}"
+    assert (
+        state["round_execution_name"] == f"0123abcd-a2-round-{rounds_done + 1:03d}"
+    )  # a resumed run never reuses a name
     assert state["next"] == "round"

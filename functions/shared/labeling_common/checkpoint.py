@@ -28,14 +28,24 @@ def load(output_uri: str) -> dict | None:
         raise
 
 
-def save(config: dict, progress: dict, *, history_entry: dict | None = None, identity: dict | None = None) -> dict:
-    """Write progress (and append one history entry) to the checkpoint; return the document written."""
+def save(
+    config: dict,
+    progress: dict,
+    *,
+    history_entry: dict | None = None,
+    identity: dict | None = None,
+    attempt_owner: str | None = None,
+) -> dict:
+    """Write progress (and append one history entry) to the checkpoint; return the document written.
+    attempt_owner: the execution the current attempt number belongs to (set by Bootstrap)."""
     output_uri = config["output_uri"]
     document = load(output_uri) or {"identity": identity or {}, "created_at": now(), "history": []}
     history = [entry for entry in document["history"] if not _same_step(entry, history_entry)]
     if history_entry is not None:
         history.append(history_entry)
     document.update(progress=progress, history=history, updated_at=now())
+    if attempt_owner is not None:
+        document["attempt_owner"] = attempt_owner
     s3io.write_json(layout.checkpoint(output_uri), document, encryption=s3io.encryption_args(config.get("kms_key_id")))
     return document
 

@@ -1,7 +1,7 @@
 """Where everything lives under the execution's S3OutputPath, and what SageMaker jobs are called.
 
-Job names: <deployment prefix>-<request prefix>-<run id>-<h step | r round>, at most 10+1+29+1+8+1+5 = 55
-characters (SageMaker allows 63).
+Job names: <deployment prefix>-<request prefix>-<run id>-<h step | r round-a attempt>, at most
+10+1+29+1+8+1+4+3 = 57 characters for attempts below 100 (SageMaker allows 63).
 
 All names are pure functions of the output path, the run id and a step/round number, so a retried or
 resumed step writes to, and asks for, exactly what the first attempt did.
@@ -57,13 +57,14 @@ def human_job_name(prefix: str, run: str, step: int) -> str:
     return _bounded(f"{prefix}-{run}-h{step:04d}")
 
 
-def round_job_name(prefix: str, run: str, round_number: int) -> str:
-    """Name shared by the round's training job, model and transform job (as SageMaker allows)."""
-    return _bounded(f"{prefix}-{run}-r{round_number:03d}")
+def round_job_name(prefix: str, run: str, round_number: int, attempt: int) -> str:
+    """Name shared by the round's training job, model and transform job (as SageMaker allows). The attempt
+    (one per execution of the run) keeps a resumed round from colliding with the jobs of the failed one."""
+    return _bounded(f"{prefix}-{run}-r{round_number:03d}-a{attempt}")
 
 
-def round_execution_name(run: str, round_number: int) -> str:
-    return f"{run}-round-{round_number:03d}"
+def round_execution_name(run: str, attempt: int, round_number: int) -> str:
+    return f"{run}-a{attempt}-round-{round_number:03d}"
 
 
 def _bounded(name: str) -> str:

@@ -69,6 +69,7 @@ def build(
     config: dict,
     *,
     run_id: str,
+    attempt: int,
     step: int,
     manifest_uri: str,
     counts: dict,
@@ -84,6 +85,7 @@ def build(
     )
     return {
         "run_id": run_id,
+        "attempt": attempt,
         "step": step,
         "manifest_uri": manifest_uri,
         "counts": counts,
@@ -92,5 +94,5 @@ def build(
         "stop_reason": stop_reason,
         "pending_batch": pending,
         "validation_uri": validation_uri,
-        "round_execution_name": round_execution_name(run_id, rounds_done + 1),
+        "round_execution_name": round_execution_name(run_id, attempt, rounds_done + 1),
     }
