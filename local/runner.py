@@ -78,7 +78,7 @@ class Run:
     output_uri: str
     started: float
     workforce: SimulatedWorkforce
-    events: list[str] = field(default_factory=list)
+    answered_jobs: list[tuple[str, int]] = field(default_factory=list)  # (job name, labels sent)
 
 
 def request(sample: Sample, options: RunOptions, bucket: str, input_prefix: str, output_uri: str) -> dict:
@@ -99,10 +99,15 @@ def request(sample: Sample, options: RunOptions, bucket: str, input_prefix: str,
     return body
 
 
-def start(deployment: Any, sample: Sample, options: RunOptions, answers_file: Path) -> Run:
+def start(
+    deployment: Any, sample: Sample, options: RunOptions, answers_file: Path, *, run_name: str | None = None
+) -> Run:
+    """Start an execution named options.name. run_name (default: the same) names the input and output
+    paths: a second execution with the run_name of a failed one resumes that run."""
     s3, sfn = deployment.client("s3"), deployment.client("stepfunctions")
     bucket = deployment.outputs["bucket_name"]
-    prefix = f"inputs/{options.name}/"
+    run_name = run_name or options.name
+    prefix = f"inputs/{run_name}/"
     body = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in sample.manifest).encode()
     s3.put_object(Bucket=bucket, Key=f"{prefix}input.manifest", Body=body)
     s3.put_object(Bucket=bucket, Key=f"{prefix}class_labels.json", Body=json.dumps(sample.label_config).encode())
@@ -117,7 +122,7 @@ def start(deployment: Any, sample: Sample, options: RunOptions, answers_file: Pa
         "seed": options.seed,
     }
     deployment.set_workforce(workforce)
-    output_uri = f"s3://{bucket}/runs/{options.name}/"
+    output_uri = f"s3://{bucket}/runs/{run_name}/"
     execution = sfn.start_execution(
         stateMachineArn=deployment.outputs["loop_state_machine_arn"],
         name=options.name,
@@ -153,6 +158,7 @@ def answer_callback_tasks(deployment: Any, run: Run) -> int:
                 )
         answers = labeling_tasks.build_answers(task, categories, labeling_tasks.batch_records(s3, task), rows)
         labeling_tasks.submit(s3, sfn, task, answers)
+        run.answered_jobs.append((task.job_name, len(answers)))
         answered += 1
     return answered
 

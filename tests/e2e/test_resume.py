@@ -1,0 +1,61 @@
+"""Resume after failure, state by state: each execution fails at the next state in the workflow (a fault
+injected into that state's function), and the next execution with the same input continues the run. In the
+end every record is in the final manifest exactly once, every label obtained before a failure is kept, and
+no human batch is asked twice."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from local import runner
+
+from .conftest import check_final_manifest, run_workflow
+
+pytestmark = pytest.mark.e2e
+
+FAILURES = [  # (function made to fail once, the loop state that then fails), in the order the workflow meets them
+    ("bootstrap_manifest", "Bootstrap"),
+    ("prepare_human_batch", "PrepareHumanBatch"),
+    ("request_callback_labels", "LabelWithCallback"),
+    ("merge_labels", "MergeHumanLabels"),  # after the batch was answered: its labels must not be lost
+    ("create_validation_set", "RunActiveLearningRound"),
+    ("prepare_training", "RunActiveLearningRound"),
+    ("prepare_inference", "RunActiveLearningRound"),
+    ("select_and_auto_label", "RunActiveLearningRound"),
+    ("merge_labels", "RunActiveLearningRound"),  # the round's auto-label merge
+    ("export_final", "ExportFinal"),
+]
+
+
+def test_every_state_fails_in_turn_and_the_run_resumes(deployment, tmp_path):
+    names = deployment.outputs["function_names"]
+    options = {"human_batch_size": 60, "max_rounds": 2, "seed": 3, "sample_seed": 3, "prelabeled": 0.1}
+    answered: list[tuple[str, int]] = []
+    try:
+        for attempt, (function, state) in enumerate(FAILURES, start=1):
+            deployment.aws.set_faults({"lambda": {names[function]: {"error": "InjectedFailure", "times": 1}}})
+            sample, run = run_workflow(deployment, tmp_path, f"resume-{attempt}", 600, run_name="resume", **options)
+            with pytest.raises(runner.RunFailed) as failed:
+                runner.wait(deployment, run, on_progress=lambda line: None)
+            assert (failed.value.state, failed.value.error) == (state, "InjectedFailure"), f"attempt {attempt}"
+            answered += run.answered_jobs
+        deployment.aws.set_faults({})
+        sample, run = run_workflow(deployment, tmp_path, "resume-final", 600, run_name="resume", **options)
+        output = runner.wait(deployment, run, on_progress=lambda line: None)
+    finally:
+        deployment.aws.set_faults({})
+    answered += run.answered_jobs
+    summary = runner.measure(deployment, run, output, tmp_path / "result")
+
+    jobs = [job for job, _ in answered]
+    assert len(jobs) == len(set(jobs)), f"a human batch was asked twice: {jobs}"
+    prelabeled = sum("category" in line for line in sample.manifest)
+    assert summary["human_labeled"] == prelabeled + sum(count for _, count in answered)  # no label lost
+    check_final_manifest(sample, summary)
+    s3 = deployment.client("s3")
+    failures = s3.list_objects_v2(Bucket=run.bucket, Prefix="runs/resume/failures/")["Contents"]
+    assert len(failures) == len(FAILURES)  # each failure recorded under the run's output path
+    checkpoint = json.loads(s3.get_object(Bucket=run.bucket, Key="runs/resume/working/checkpoint.json")["Body"].read())
+    assert checkpoint["progress"]["attempt"] == len(FAILURES) + 1
