@@ -141,7 +141,7 @@ run "function_policies" {
       }) == jsonencode({
       validate_input          = ["OwnLogGroup", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
       bootstrap_manifest      = ["DescribeLoopExecutions", "OwnLogGroup", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
-      prepare_human_batch     = ["OwnLogGroup", "WorkflowBucketObjects", "XRayTraces"]
+      prepare_human_batch     = ["OwnLogGroup", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
       request_callback_labels = ["OwnLogGroup", "PublishLabelingTasks", "WorkflowBucketObjects", "XRayTraces"]
       merge_labels            = ["OwnLogGroup", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
       create_validation_set   = ["OwnLogGroup", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
