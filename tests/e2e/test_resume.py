@@ -58,4 +58,5 @@ def test_every_state_fails_in_turn_and_the_run_resumes(deployment, tmp_path):
     failures = s3.list_objects_v2(Bucket=run.bucket, Prefix="runs/resume/failures/")["Contents"]
     assert len(failures) == len(FAILURES)  # each failure recorded under the run's output path
     checkpoint = json.loads(s3.get_object(Bucket=run.bucket, Key="runs/resume/working/checkpoint.json")["Body"].read())
-    assert checkpoint["progress"]["attempt"] == len(FAILURES) + 1
+    # one attempt per execution after the first checkpoint (the first failure, at Bootstrap, came before it)
+    assert checkpoint["progress"]["attempt"] == len(FAILURES)
