@@ -41,6 +41,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--worker-accuracy", type=float, default=1.0, help="simulated workers' accuracy (default 1.0)")
     p.add_argument("--workers-per-item", type=int, default=1, help="simulated workers per item, majority vote")
     p.add_argument("--backend", default="callback", choices=["callback", "ground_truth"])
+    p.add_argument(
+        "--workforce",
+        default="simulated",
+        choices=["simulated", "human"],
+        help="human: callback tasks wait for people (`make label`, or `labeler`), nothing is answered for them",
+    )
     p.add_argument("--dataset", type=Path, help="a CSV of labeled text (default: the bundled UCI News sample)")
     p.add_argument("--text-column", default="title")
     p.add_argument("--label-column", default="category")

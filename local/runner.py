@@ -47,6 +47,7 @@ class RunOptions:
     seed: int = 0
     worker_accuracy: float = 1.0
     workers_per_item: int = 1
+    workforce: str = "simulated"  # or "human": callback tasks wait for people (the labeling page, the CLI)
     timeout_seconds: int = 3600
 
     def active_learning_config(self) -> dict:
@@ -194,7 +195,7 @@ def wait(deployment: Any, run: Run, on_progress: Callable[[str], None] = print, 
                 on_progress(progress_line(run, checkpoint["progress"]))
         if description["status"] in TERMINAL:
             break
-        if run.options.backend == "callback":
+        if run.options.backend == "callback" and run.options.workforce == "simulated":
             answer_callback_tasks(deployment, run)
         if time.monotonic() - run.started > run.options.timeout_seconds:
             sfn.stop_execution(executionArn=run.execution_arn, error="LocalTimeout", cause="make run gave up waiting")
