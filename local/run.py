@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         worker_accuracy=args.worker_accuracy,
         workers_per_item=args.workers_per_item,
         timeout_seconds=args.timeout,
+        workforce=args.workforce,
     )
     print(f"Sample: {args.size:,} items from {dataset.path.name}, {args.prelabeled:.0%} pre-labeled → {run_dir}")
     print("Starting the embedded AWS and deploying the stack with Terraform …", flush=True)
@@ -115,6 +116,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         run = runner.start(deployment, sample, options, files["answers"])
         print(f"Execution {name} started ({args.backend} labeling, {args.strategy} selection)", flush=True)
+        if args.workforce == "human":
+            print(
+                "Waiting for people to label each batch: in another terminal run\n"
+                f"  make label ARGS='--endpoint-url {deployment.aws.endpoint_url} {run.output_uri}'\n"
+                f"or use `labeler --endpoint-url {deployment.aws.endpoint_url} tasks {run.output_uri}`",
+                flush=True,
+            )
         try:
             output = runner.wait(deployment, run, on_progress=lambda line: print(line, flush=True))
         except runner.RunFailed as failed:
