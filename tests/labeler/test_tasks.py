@@ -82,6 +82,7 @@ def test_submit_uploads_then_sends_the_token(task_setup):
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
     expected_output = json.dumps({"JobName": task.job_name, "LabeledManifestS3Uri": task.document["AnswerS3Uri"]})
     with Stubber(sfn) as stub:
+        stub.add_response("send_task_heartbeat", {}, {"taskToken": "token-123"})  # is the task still waiting?
         stub.add_response("send_task_success", {}, {"taskToken": "token-123", "output": expected_output})
         tasks.submit(workspace.s3, sfn, task, answers)
         stub.assert_no_pending_responses()
@@ -179,3 +180,14 @@ def test_request_generator_refuses_what_the_workflow_would(capsys):
         == 2
     )
     assert "$.OutputConfig.S3OutputPath" in capsys.readouterr().err
+
+
+def test_answers_to_a_task_nobody_waits_for_are_not_uploaded(task_setup):
+    workspace, task, _ = task_setup
+    answers = answers_for(task_setup, "al:record-id,label\n3,Business\n")
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    with Stubber(sfn) as stub:
+        stub.add_client_error("send_task_heartbeat", service_error_code="TaskTimedOut", http_status_code=400)
+        with pytest.raises(tasks.TaskError, match="TaskTimedOut"):
+            tasks.submit(workspace.s3, sfn, task, answers)
+    assert "answers.manifest" not in " ".join(workspace.keys("runs/"))
