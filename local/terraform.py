@@ -51,17 +51,17 @@ class Terraform:
         self.run("init", "-input=false", "-backend=false")
 
     def apply(self, variables: dict) -> float:
-        var_file = self.work_dir / "local.auto.tfvars.json"
-        var_file.write_text(json.dumps(variables, indent=2))
-        started = time.monotonic()
-        self.run("apply", "-auto-approve", "-input=false", f"-state={self.state}", f"-var-file={var_file}")
-        return time.monotonic() - started
+        return self._change("apply", variables)
 
     def destroy(self, variables: dict) -> float:
+        return self._change("destroy", variables)
+
+    def _change(self, command: str, variables: dict) -> float:
+        """Run apply or destroy with these variables; return the seconds it took."""
         var_file = self.work_dir / "local.auto.tfvars.json"
         var_file.write_text(json.dumps(variables, indent=2))
         started = time.monotonic()
-        self.run("destroy", "-auto-approve", "-input=false", f"-state={self.state}", f"-var-file={var_file}")
+        self.run(command, "-auto-approve", "-input=false", f"-state={self.state}", f"-var-file={var_file}")
         return time.monotonic() - started
 
     def outputs(self) -> dict:
