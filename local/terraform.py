@@ -1,14 +1,16 @@
-"""Running the project's Terraform from Python: against the embedded AWS for local mode and tests.
+"""Running the project's Terraform from Python: local mode, the benchmarks and the tests all use this.
 
-State and provider plugins live under a caller-given directory, never inside terraform/. Where the machine
-carries a filesystem mirror of the providers (no registry access), a CLI config pointing at it is written;
-elsewhere Terraform uses the registry as usual.
+Provider plugins and module metadata go to a caller-given TF_DATA_DIR, state to a file there, never inside
+terraform/, and the committed .terraform.lock.hcl is only verified, never rewritten. Where the machine
+carries a filesystem mirror of the providers (TF_PLUGIN_MIRROR, or /opt/tf-plugins: no registry access), a
+CLI config file pointing at it is written and used; elsewhere Terraform installs from the registry as usual.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -22,33 +24,55 @@ class TerraformError(RuntimeError):
     pass
 
 
+def provider_mirror() -> Path | None:
+    configured = os.environ.get("TF_PLUGIN_MIRROR")
+    if configured:
+        return Path(configured)
+    return next((Path(m) for m in MIRRORS if Path(m).is_dir()), None)
+
+
 class Terraform:
+    """`terraform -chdir=terraform …` in an isolated environment rooted at `work_dir`."""
+
     def __init__(self, work_dir: Path):
+        if shutil.which("terraform") is None:
+            raise TerraformError(
+                "terraform is not installed or not on PATH: install Terraform >= 1.9 "
+                "(https://developer.hashicorp.com/terraform/install)"
+            )
         self.work_dir = Path(work_dir).resolve()
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.state = self.work_dir / "terraform.tfstate"
+        cli_config = self.work_dir / "terraform.rc"
+        mirror = provider_mirror()
+        cli_config.write_text(
+            f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n'
+            if mirror
+            else "# registry installation (no local provider mirror on this machine)\n"
+        )
         self.env = {
             **os.environ,
+            "TF_CLI_CONFIG_FILE": str(cli_config),
             "TF_DATA_DIR": str(self.work_dir / "data"),
             "TF_IN_AUTOMATION": "1",
             "TF_INPUT": "0",
             "CHECKPOINT_DISABLE": "1",
         }
-        mirror = os.environ.get("TF_PLUGIN_MIRROR") or next((m for m in MIRRORS if Path(m).is_dir()), None)
-        if mirror:
-            rc = self.work_dir / "terraformrc"
-            rc.write_text(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n')
-            self.env["TF_CLI_CONFIG_FILE"] = str(rc)
+        for name in ("TF_LOG", "TF_LOG_PATH", "TF_WORKSPACE"):
+            self.env.pop(name, None)
 
-    def run(self, *args: str, capture: bool = True) -> str:
+    def run(self, *args: str, check: bool = True, timeout: float = 1800) -> subprocess.CompletedProcess:
         command = ["terraform", f"-chdir={CONFIG_DIR}", *args]
-        result = subprocess.run(command, env=self.env, capture_output=capture, text=True)
-        if result.returncode != 0:
-            raise TerraformError(f"{' '.join(command[:3])} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
-        return result.stdout
+        result = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise TerraformError(
+                f"`{' '.join(command)}` exited {result.returncode}\n--- stdout ---\n"
+                f"{result.stdout[-20000:]}\n--- stderr ---\n{result.stderr[-20000:]}"
+            )
+        return result
 
     def init(self) -> None:
-        self.run("init", "-input=false", "-backend=false")
+        self.run("init", "-backend=false", "-input=false", "-no-color", "-lockfile=readonly")
 
     def apply(self, variables: dict) -> float:
         return self._change("apply", variables)
@@ -61,11 +85,11 @@ class Terraform:
         var_file = self.work_dir / "local.auto.tfvars.json"
         var_file.write_text(json.dumps(variables, indent=2))
         started = time.monotonic()
-        self.run(command, "-auto-approve", "-input=false", f"-state={self.state}", f"-var-file={var_file}")
+        self.run(command, "-auto-approve", "-input=false", "-no-color", f"-state={self.state}", f"-var-file={var_file}")
         return time.monotonic() - started
 
     def outputs(self) -> dict:
-        raw = json.loads(self.run("output", "-json", f"-state={self.state}"))
+        raw = json.loads(self.run("output", "-json", f"-state={self.state}").stdout)
         return {name: value["value"] for name, value in raw.items()}
 
     def forget_state(self) -> None:

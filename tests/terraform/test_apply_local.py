@@ -19,7 +19,7 @@ import boto3
 import pytest
 
 from .checkov_support import assert_clean, run_checkov
-from .conftest import FUNCTIONS, REPO, Terraform, require_lambda_packages
+from .conftest import FUNCTIONS, REPO, TestTerraform, require_lambda_packages
 
 pytestmark = pytest.mark.terraform
 
@@ -76,7 +76,7 @@ def deployment(endpoint, tmp_path_factory):
     """terraform apply; yields the outputs, the timings and a destroy function the last test calls."""
     require_lambda_packages()
     work_dir = tmp_path_factory.mktemp("terraform-apply")
-    tf = Terraform.create(work_dir)
+    tf = TestTerraform.create(work_dir)
     tf.init()
     variables = {
         "region": REGION,
