@@ -17,13 +17,14 @@ from labeling_common.observability import entrypoint, logger, metrics
 
 from .logic import (
     TopK,
-    calibrate,
+    calibration_state,
     candidate_count,
+    choose_threshold,
     diverse_choice,
-    fixed_margin,
     iter_predictions,
     passes,
     priority,
+    summary,
 )
 
 
@@ -85,13 +86,8 @@ def lambda_handler(event: dict, context: object) -> dict:
 
     remaining = {rid: p for rid, p in validation_predictions.items() if previous.get(rid, {}).get("auto_round") is None}
     scored = [(p.score, p.predicted == validation[rid]) for rid, p in remaining.items()]
+    threshold = choose_threshold(config, scored, prior_items, prior_correct)
     method = config["auto_label_method"]
-    if method == "calibrated":
-        threshold = calibrate(scored, prior_items, prior_correct, config["target_accuracy"], config["confidence_level"])
-    else:
-        threshold = fixed_margin(
-            scored, prior_items, prior_correct, config["margin_threshold"], config["confidence_level"]
-        )
 
     # Pass 2: auto-labels and the next human batch.
     prefix = layout.round_prefix(config["output_uri"], round_number)
@@ -136,70 +132,40 @@ def lambda_handler(event: dict, context: object) -> dict:
         for record_id, value in selection:
             writer.write({RECORD_ID_KEY: record_id, "priority": value})
 
-    calibration_uri = f"{prefix}calibration.jsonl"
-    per_class_validation = [[0, 0] for _ in categories.names]
-    with s3io.JsonLinesWriter(calibration_uri, encryption=encryption) as writer:
-        for record_id in sorted(validation_predictions):
-            prediction = validation_predictions[record_id]
-            line = previous.get(record_id) or {RECORD_ID_KEY: record_id, "auto_round": None, "correct": None}
-            if line["auto_round"] is None and passes(prediction.score, threshold, method):
-                line = {
-                    **line,
-                    "auto_round": round_number,
-                    "correct": prediction.predicted == validation[record_id],
-                    "predicted": prediction.predicted,
-                }
-            if line["auto_round"] is not None:
-                per_class_validation[line["predicted"]][0] += 1
-                per_class_validation[line["predicted"]][1] += int(line["correct"])
+    calibration = list(calibration_state(validation_predictions, validation, previous, threshold, method, round_number))
+    with s3io.JsonLinesWriter(f"{prefix}calibration.jsonl", encryption=encryption) as writer:
+        for line in calibration:
             writer.write(line)
 
-    summary = {
-        "round": round_number,
-        "job_name": training["job_name"],
-        "auto_label_method": method,
-        "query_strategy": config["query_strategy"],
-        "threshold": threshold.value,
-        "score": "margin",
-        "pool": pool_count,
-        "auto_labeled": sum(auto_per_class),
-        "selected": len(selection),
-        "calibration": {
-            "target_accuracy": config["target_accuracy"],
-            "confidence_level": config["confidence_level"],
-            "validation_items": len(validation_predictions),
-            "remaining_before_round": len(remaining),
-            "cumulative_items": threshold.items,
-            "cumulative_correct": threshold.correct,
-            "estimated_accuracy": threshold.estimated_accuracy,
-            "lower_bound": threshold.lower_bound,
-        },
-        "per_class": [
-            {
-                "class": name,
-                "auto_labeled": auto_per_class[i],
-                "validation_items": per_class_validation[i][0],
-                "validation_correct": per_class_validation[i][1],
-            }
-            for i, name in enumerate(categories.names)
-        ],
-    }
+    record = summary(
+        config,
+        round_number=round_number,
+        job_name=training["job_name"],
+        threshold=threshold,
+        pool=pool_count,
+        auto_per_class=auto_per_class,
+        selected=len(selection),
+        validation_items=len(validation_predictions),
+        remaining=len(remaining),
+        calibration=calibration,
+        class_names=categories.names,
+    )
     summary_uri = f"{prefix}summary.json"
-    s3io.write_json(summary_uri, summary, encryption=encryption)
-    metrics.add_metric(name="AutoLabeled", unit="Count", value=summary["auto_labeled"])
+    s3io.write_json(summary_uri, record, encryption=encryption)
+    metrics.add_metric(name="AutoLabeled", unit="Count", value=record["auto_labeled"])
     metrics.add_metric(name="SelectedForHumans", unit="Count", value=len(selection))
     logger.info(
         "round selected",
         round=round_number,
         threshold=threshold.value,
-        auto_labeled=summary["auto_labeled"],
+        auto_labeled=record["auto_labeled"],
         selected=len(selection),
         lower_bound=threshold.lower_bound,
     )
     return {
         "round": round_number,
         "auto_labels_uri": auto_uri,
-        "auto_labeled": summary["auto_labeled"],
+        "auto_labeled": record["auto_labeled"],
         "selection_uri": selection_uri,
         "selected": len(selection),
         "summary_uri": summary_uri,

@@ -157,6 +157,87 @@ def passes(score: float, threshold: Threshold, method: str) -> bool:
     return score > threshold.value if method == "margin_threshold" else score >= threshold.value
 
 
+def choose_threshold(config: dict, scored: list[tuple[float, bool]], prior_items: int, prior_correct: int) -> Threshold:
+    if config["auto_label_method"] == "calibrated":
+        return calibrate(scored, prior_items, prior_correct, config["target_accuracy"], config["confidence_level"])
+    return fixed_margin(scored, prior_items, prior_correct, config["margin_threshold"], config["confidence_level"])
+
+
+def calibration_state(
+    predictions: dict[int, Prediction],
+    truth: dict[int, int],
+    previous: dict[int, dict],
+    threshold: Threshold,
+    method: str,
+    round_number: int,
+) -> Iterator[dict]:
+    """Each validation item's line for the next round: when (if ever) its score first passed a round's
+    threshold — its virtual auto-labeling — and whether that prediction was right."""
+    for record_id in sorted(predictions):
+        prediction = predictions[record_id]
+        line = previous.get(record_id) or {RECORD_ID_KEY: record_id, "auto_round": None, "correct": None}
+        if line["auto_round"] is None and passes(prediction.score, threshold, method):
+            line = {
+                **line,
+                "auto_round": round_number,
+                "correct": prediction.predicted == truth[record_id],
+                "predicted": prediction.predicted,
+            }
+        yield line
+
+
+def summary(
+    config: dict,
+    *,
+    round_number: int,
+    job_name: str,
+    threshold: Threshold,
+    pool: int,
+    auto_per_class: list[int],
+    selected: int,
+    validation_items: int,
+    remaining: int,
+    calibration: list[dict],
+    class_names: tuple[str, ...],
+) -> dict:
+    """The round's record (rounds/round-NNN/summary.json, and the report)."""
+    per_class_validation = [[0, 0] for _ in class_names]
+    for line in calibration:
+        if line["auto_round"] is not None:
+            per_class_validation[line["predicted"]][0] += 1
+            per_class_validation[line["predicted"]][1] += int(line["correct"])
+    return {
+        "round": round_number,
+        "job_name": job_name,
+        "auto_label_method": config["auto_label_method"],
+        "query_strategy": config["query_strategy"],
+        "threshold": threshold.value,
+        "score": "margin",
+        "pool": pool,
+        "auto_labeled": sum(auto_per_class),
+        "selected": selected,
+        "calibration": {
+            "target_accuracy": config["target_accuracy"],
+            "confidence_level": config["confidence_level"],
+            "validation_items": validation_items,
+            "remaining_before_round": remaining,
+            "cumulative_items": threshold.items,
+            "cumulative_correct": threshold.correct,
+            "estimated_accuracy": threshold.estimated_accuracy,
+            "lower_bound": threshold.lower_bound,
+        },
+        "per_class": [
+            {
+                "class": name,
+                "auto_labeled": auto_per_class[i],
+                "validation_items": per_class_validation[i][0],
+                "validation_correct": per_class_validation[i][1],
+            }
+            for i, name in enumerate(class_names)
+        ],
+    }
+
+
 # --- selection -------------------------------------------------------------------------------------
 
 
