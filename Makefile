@@ -134,6 +134,10 @@ bench: $(VENV)/.installed build lambda-runtime ## Labeling efficiency over seede
 bench-scale: $(VENV)/.installed build lambda-runtime ## Every manifest Lambda on a 1M-line manifest: seconds and peak memory (ARGS='--lines N')
 	$(PY) -m local.bench_scale $(ARGS)
 
+.PHONY: label
+label: $(VENV)/.installed ## The labeling page for a small team (ARGS='[--endpoint-url URL] [--port 8000] s3://BUCKET/RUN/')
+	$(VENV)/bin/labeler serve $(ARGS)
+
 .PHONY: request
 request: $(VENV)/.installed ## Write a validated execution input (ARGS='--manifest s3://… --labels s3://… --output s3://… --out request.json')
 	$(VENV)/bin/labeler request $(ARGS)

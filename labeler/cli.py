@@ -6,6 +6,7 @@
   labeler fail TASK --reason "..."               give up on the task (SendTaskFailure)
   labeler heartbeat TASK                         tell the workflow the labelers are still at it
   labeler request --manifest … --labels … --output …   write a validated execution input (request.json)
+  labeler serve s3://bucket/prefix/ [--port 8000]   a labeling page for a small team (http://127.0.0.1:8000/)
 
 TASK is the task's S3 URI (…/batches/<job>/task.json, as printed by `labeler tasks` and announced on the
 labeling SNS topic). Credentials and region come from the usual AWS environment; `--endpoint-url` (or
@@ -16,16 +17,32 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import boto3
 
-from . import request, tasks
+from . import request, tasks, web
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def _clients(args: argparse.Namespace):
     options = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
+    return boto3.client("s3", **options), boto3.client("stepfunctions", **options)
+
+
+def _serve_clients(args: argparse.Namespace):
+    """As _clients, except that a local endpoint (`make run`'s) gets a region and placeholder credentials when
+    the environment has none: the embedded AWS checks neither, and the page should start from a fresh shell."""
+    endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint or urlsplit(endpoint).hostname not in LOOPBACK:
+        return _clients(args)
+    options = {"endpoint_url": endpoint, "region_name": boto3.Session().region_name or "us-east-1"}
+    if not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
+        options.update(aws_access_key_id="local", aws_secret_access_key="local")
     return boto3.client("s3", **options), boto3.client("stepfunctions", **options)
 
 
@@ -124,6 +141,29 @@ def cmd_request(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    s3, sfn = _serve_clients(args)
+    web.check_location(s3, args.location)
+    try:
+        server = web.make_server(s3, sfn, args.location, args.host, args.port)
+    except (OSError, OverflowError) as error:  # port taken, bad address, port out of range
+        raise tasks.TaskError(f"cannot listen on {args.host}:{args.port}: {error}") from None
+    print(f"labeling page: http://{args.host}:{server.server_port}/  (tasks under {args.location}; Ctrl-C stops)")
+    if args.host not in LOOPBACK:
+        print(
+            f"the page has no login: whoever reaches port {server.server_port} can label and fail tasks",
+            file=sys.stderr,
+        )
+    sys.stdout.flush()  # the first line tells scripts (and tests, with --port 0) where the page is
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="labeler", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -182,6 +222,14 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("heartbeat", help="keep a long task alive")
     p.add_argument("task")
     p.set_defaults(run=cmd_heartbeat)
+
+    p = sub.add_parser("serve", help="serve a labeling page for the tasks under LOCATION")
+    p.add_argument("location", help="s3://bucket[/prefix] to serve tasks from (a run's S3OutputPath, or a bucket)")
+    p.add_argument("--port", type=int, default=8000, help="default: 8000 (0: any free port)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    # Also accepted after `serve` (make label passes ARGS there); SUPPRESS keeps a value given before it.
+    p.add_argument("--endpoint-url", default=argparse.SUPPRESS, help="as the global --endpoint-url")
+    p.set_defaults(run=cmd_serve)
     return top
 
 

@@ -195,8 +195,10 @@ def submit(s3: Any, sfn: Any, task: Task, answers: list[dict]) -> dict:
         sfn.send_task_heartbeat(taskToken=task.document["TaskToken"])
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code")
-        raise TaskError(f"the workflow no longer waits for {task.job_name} ({code}): it timed out, was answered "
-                        "or the execution stopped; nothing was uploaded") from None
+        raise TaskError(
+            f"the workflow no longer waits for {task.job_name} ({code}): it timed out, was answered "
+            "or the execution stopped; nothing was uploaded"
+        ) from None
     loc = S3Uri.parse(task.document["AnswerS3Uri"])
     body = b"".join(dumps_line(line) for line in answers)
     s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=body, ContentType="application/jsonlines")

@@ -34,6 +34,12 @@ same process are unaffected.
    action and answers 500 with an HTML page, so `terraform apply` of aws_sfn_state_machine fails. The
    workflow never publishes versions, so an empty list is the true answer.
    TOUCHES: adds StepFunctionResponse.list_state_machine_versions.
+
+6. SendTaskHeartbeat on a waiting callback task without HeartbeatSeconds succeeds, as on AWS.
+   WHY: moto.stepfunctions.parser.asl.eval.callback.callback.CallbackEndpoint.notify_heartbeat returns False
+   when the state declares no HeartbeatSeconds, and the backend then answers InvalidToken; AWS accepts (and
+   ignores) the beat. `labeler` heartbeats before uploading answers, so every local callback answer was refused.
+   TOUCHES: CallbackEndpoint.notify_heartbeat (wrapped; a beat after the task was answered still fails).
 """
 
 from __future__ import annotations
@@ -141,6 +147,18 @@ def install() -> None:
         return ActionResult({"stateMachineVersions": []})
 
     StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
+
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+
+    if not getattr(CallbackEndpoint.notify_heartbeat, "_embedded", False):
+        original_notify_heartbeat = CallbackEndpoint.notify_heartbeat
+
+        def notify_heartbeat(self) -> bool:
+            # A task still waiting but declaring no HeartbeatSeconds: AWS accepts the beat and ignores it.
+            return original_notify_heartbeat(self) or (STATE.active and self._outcome is None)
+
+        notify_heartbeat._embedded = True
+        CallbackEndpoint.notify_heartbeat = notify_heartbeat
 
     StepFunctionResponse.send_task_failure = send_task_failure
 

@@ -286,9 +286,12 @@ def test_wait_for_task_token_and_send_task_success(server, functions):
                 break
         time.sleep(0.05)
     assert token, "the callback Lambda never ran"
+    sfn.send_task_heartbeat(taskToken=token)  # no HeartbeatSeconds declared: accepted (and ignored), as on AWS
     sfn.send_task_success(taskToken=token, output=json.dumps({"labels": [1, 2]}))
     desc = wait_execution(server, exec_arn)
     assert desc["status"] == "SUCCEEDED", desc
+    with pytest.raises(ClientError):  # the task is answered: its token is no longer valid
+        sfn.send_task_heartbeat(taskToken=token)
     assert json.loads(desc["output"]) == {"labels": [1, 2]}
 
     exec2 = sfn.start_execution(stateMachineArn=arn, name="e2", input="{}")["executionArn"]
