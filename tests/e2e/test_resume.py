@@ -60,3 +60,30 @@ def test_every_state_fails_in_turn_and_the_run_resumes(deployment, tmp_path):
     checkpoint = json.loads(s3.get_object(Bucket=run.bucket, Key="runs/resume/working/checkpoint.json")["Body"].read())
     # one attempt per execution after the first checkpoint (the first failure, at Bootstrap, came before it)
     assert checkpoint["progress"]["attempt"] == len(FAILURES)
+
+
+def test_a_second_execution_on_the_same_output_path_is_refused(deployment, tmp_path):
+    options = {
+        "human_batch_size": 30,
+        "max_rounds": 1,
+        "seed": 8,
+        "sample_seed": 8,
+        "prelabeled": 0.1,
+        "workforce": "human",
+    }  # the first execution waits for people: it keeps running
+    _, first = run_workflow(deployment, tmp_path, "lock-first", 300, run_name="locked", **options)
+    sfn = deployment.client("stepfunctions")
+    try:
+        _, second = run_workflow(deployment, tmp_path, "lock-second", 300, run_name="locked", **options)
+        with pytest.raises(runner.RunFailed) as refused:
+            runner.wait(deployment, second, on_progress=lambda line: None)
+        assert (refused.value.state, refused.value.error) == ("Bootstrap", "WorkflowLocked")
+        assert "lock-first" in refused.value.cause
+        assert sfn.describe_execution(executionArn=first.execution_arn)["status"] == "RUNNING"
+        # a run on another output path shares nothing with it
+        _, other = run_workflow(
+            deployment, tmp_path, "lock-other", 300, run_name="unlocked", **{**options, "workforce": "simulated"}
+        )
+        runner.wait(deployment, other, on_progress=lambda line: None)
+    finally:
+        sfn.stop_execution(executionArn=first.execution_arn, error="TestDone", cause="stopped by the test")

@@ -129,7 +129,7 @@ def test_an_empty_answer_stops_the_loop_instead_of_asking_forever(started, lambd
     assert (new["next"], new["stop_reason"]) == ("export", "no_progress")
 
 
-def test_callback_task_is_published_without_the_token_and_stored_with_it(started, lambda_context):
+def test_callback_task_is_published_without_the_token_and_stored_with_it(started, lambda_context, capsys, caplog):
     workspace, config, state, batch, _, _ = started
     sns, sqs = boto3.client("sns", region_name="us-east-1"), boto3.client("sqs", region_name="us-east-1")
     topic = sns.create_topic(Name="active-labeling-tasks")["TopicArn"]
@@ -146,6 +146,8 @@ def test_callback_task_is_published_without_the_token_and_stored_with_it(started
     assert task["Labels"][3] == "Science and Technology" and task["AnswerS3Uri"] == batch["answer_uri"]
     message = sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"]
     assert "secret-token" not in message and result["task_uri"] in message
+    captured = capsys.readouterr()
+    assert "secret-token" not in captured.out + captured.err + caplog.text  # the event is never logged
 
 
 def test_final_export_strips_internal_keys_keeps_order_and_unlabeled_items(started, lambda_context):
