@@ -209,6 +209,17 @@ def waiting_for_answers(workspace, lambda_context):
     return workspace, config, state, batch, truth_of(rows), before
 
 
+def merge_event(config, state, batch, answer):
+    """MergeHumanLabels' event for a callback answer, as the loop state machine builds it."""
+    return {
+        "config": config,
+        "progress": state,
+        "source": "human",
+        "batch": batch,
+        "labeling": {"callback_answer": answer},
+    }
+
+
 def unchanged(workspace, before):
     return {key: workspace.read_bytes(workspace.uri(key)) for key in workspace.keys("runs/run-1/working/")} == before
 
@@ -220,15 +231,8 @@ def test_bad_labeled_batches(waiting_for_answers, lambda_context, case, mutate, 
     mutate(lines)
     workspace.put_lines(batch["answer_uri"][len("s3://labeling-bucket/") :], lines)
     answer = {"JobName": batch["job_name"], "LabeledManifestS3Uri": batch["answer_uri"]}
-    event = {
-        "config": config,
-        "progress": state,
-        "source": "human",
-        "batch": batch,
-        "labeling": {"callback_answer": answer},
-    }
     with pytest.raises(WorkflowError) as error:
-        merge(event, lambda_context)
+        merge(merge_event(config, state, batch, answer), lambda_context)
     expect(error.value, "InvalidLabeledBatch", message=message)
     assert error.value.field.startswith("line ")
     assert unchanged(workspace, before)
@@ -237,14 +241,7 @@ def test_bad_labeled_batches(waiting_for_answers, lambda_context, case, mutate, 
 @pytest.mark.parametrize("case,answer,field", CALLBACK_CASES, ids=[c[0] for c in CALLBACK_CASES])
 def test_bad_callback_answers(waiting_for_answers, lambda_context, case, answer, field):
     workspace, config, state, batch, _, before = waiting_for_answers
-    event = {
-        "config": config,
-        "progress": state,
-        "source": "human",
-        "batch": batch,
-        "labeling": {"callback_answer": answer},
-    }
     with pytest.raises(WorkflowError) as error:
-        merge(event, lambda_context)
+        merge(merge_event(config, state, batch, answer), lambda_context)
     expect(error.value, "InvalidLabeledBatch", field)
     assert unchanged(workspace, before)
