@@ -11,8 +11,10 @@ from local.deployment import LocalDeployment
 from local.sample import KEY_FIELD, Dataset, make_sample
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def deployment(tmp_path_factory):
+    """Package-scoped, not session-scoped: the embedded AWS holds this process's (global) moto state, so it
+    must be stopped before tests/local starts its own."""
     with LocalDeployment(state_dir=tmp_path_factory.mktemp("local-state")) as deployed:
         yield deployed
 
