@@ -40,6 +40,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-rounds", type=int, default=20)
     p.add_argument("--worker-accuracy", type=float, default=1.0, help="simulated workers' accuracy (default 1.0)")
     p.add_argument("--workers-per-item", type=int, default=1, help="simulated workers per item, majority vote")
+    p.add_argument(
+        "--label-noise",
+        type=float,
+        default=0.0,
+        help="fraction of the labels people give (pre-labels and workers' answers) that is a random wrong class",
+    )
     p.add_argument("--backend", default="callback", choices=["callback", "ground_truth"])
     p.add_argument(
         "--workforce",
@@ -70,7 +76,14 @@ def print_report(summary: dict, output: dict, html_path: Path) -> None:
     print(
         f"  auto-label accuracy {'—' if accuracy is None else f'{accuracy:8.2%}'}  (measured against the true labels)"
     )
-    print(f"  certified at least  {'—' if bound is None else f'{bound:8.2%}'}  (the workflow's claim, made blind)")
+    agreement = summary["auto_label_agreement"]
+    if agreement != accuracy:
+        shown = "—" if agreement is None else f"{agreement:8.2%}"
+        print(f"  agreement           {shown}  (with the noisy labels people give)")
+    print(
+        f"  certified at least  {'—' if bound is None else f'{bound:8.2%}'}  "
+        "(agreement with people's labels: the workflow's claim, made blind)"
+    )
     for name, value in summary["per_class_auto_label_accuracy"].items():
         print(
             f"    {name:<28} {summary['per_class_auto_labeled'][name]:>6,} auto-labeled"
@@ -88,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup below on `kill` too
     name = f"run-{args.seed}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
     dataset = Dataset(args.dataset, args.text_column, args.label_column) if args.dataset else Dataset.bundled()
-    sample = make_sample(dataset, args.size, seed=args.seed, prelabeled_fraction=args.prelabeled)
+    sample = make_sample(
+        dataset, args.size, seed=args.seed, prelabeled_fraction=args.prelabeled, label_noise=args.label_noise
+    )
     run_dir = STATE_DIR / "runs" / name
     files = sample.write(run_dir / "sample")
     options = runner.RunOptions(
@@ -154,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         "human_labeled",
         "auto_labeled",
         "auto_label_accuracy",
+        "auto_label_agreement",
         "claimed_accuracy_lower_bound",
         "rounds",
         "seconds",

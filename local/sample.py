@@ -40,6 +40,12 @@ class Sample:
     label_config: dict
     truth: dict[str, int]  # item key -> class index
     attribute: str
+    people: dict[str, int] | None = None  # item key -> the label people give (truth unless label noise)
+
+    @property
+    def given(self) -> dict[str, int]:
+        """The labels people give: what the pre-labels carry and the simulated workers answer."""
+        return self.people if self.people is not None else self.truth
 
     def write(self, directory: Path) -> dict[str, Path]:
         directory.mkdir(parents=True, exist_ok=True)
@@ -53,7 +59,7 @@ class Sample:
                 stream.write(json.dumps(line, ensure_ascii=False) + "\n")
         paths["labels"].write_text(json.dumps(self.label_config, indent=2) + "\n", encoding="utf-8")
         with paths["answers"].open("w", encoding="utf-8") as stream:
-            for key, label in self.truth.items():
+            for key, label in self.given.items():
                 stream.write(json.dumps({"key": key, "label": label}) + "\n")
         return paths
 
@@ -81,11 +87,30 @@ def class_names(dataset: Dataset, rows: list[dict]) -> list[str]:
     return sorted({row[dataset.label_column] for row in rows})
 
 
+def noisy_labels(truth: dict[str, int], num_classes: int, noise: float, seed: int) -> dict[str, int]:
+    """The labels people give when a fraction `noise` of them is wrong: each item's label is, with
+    probability `noise`, a class drawn uniformly among the other classes (seeded, one draw per item, so the
+    pre-label and every later answer for an item agree, as a mislabeled item would)."""
+    rng = random.Random(f"label-noise-{seed}")
+    given = {}
+    for key, label in truth.items():
+        wrong = rng.random() < noise and num_classes > 1
+        given[key] = rng.choice([c for c in range(num_classes) if c != label]) if wrong else label
+    return given
+
+
 def make_sample(
-    dataset: Dataset, size: int, *, seed: int, prelabeled_fraction: float, attribute: str = "category"
+    dataset: Dataset,
+    size: int,
+    *,
+    seed: int,
+    prelabeled_fraction: float,
+    attribute: str = "category",
+    label_noise: float = 0.0,
 ) -> Sample:
     """`size` random rows; the first `prelabeled_fraction` of them (in random order) carry their label, as
-    the AWS sample's 20% pre-labeled seed did."""
+    the AWS sample's 20% pre-labeled seed did. With `label_noise`, that fraction of the labels people give
+    (pre-labels and workers' answers alike) is a random wrong class; the true labels stay apart."""
     rows = read_rows(dataset)
     if size > len(rows):
         raise SystemExit(f"{dataset.path} has {len(rows)} usable rows; asked for {size}")
@@ -94,7 +119,7 @@ def make_sample(
     chosen = random.Random(seed).sample(range(len(rows)), size)
     labeled = round(size * prelabeled_fraction)
     manifest, truth = [], {}
-    for position, row_index in enumerate(chosen):
+    for row_index in chosen:
         row = rows[row_index]
         key = str(row.get("id") or row_index)
         label = names.index(to_name[row[dataset.label_column]])
@@ -107,14 +132,16 @@ def make_sample(
                 if column not in (dataset.text_column, dataset.label_column, "id") and column not in RESERVED
             }
         )
-        if position < labeled:
-            line[attribute] = label
-            line[f"{attribute}-metadata"] = {
-                "class-name": names[label],
-                "confidence": 1.0,
-                "human-annotated": "yes",
-                "type": "groundtruth/text-classification",
-            }
         manifest.append(line)
+    people = noisy_labels(truth, len(names), label_noise, seed) if label_noise else None
+    for line in manifest[:labeled]:
+        label = (people or truth)[line[KEY_FIELD]]
+        line[attribute] = label
+        line[f"{attribute}-metadata"] = {
+            "class-name": names[label],
+            "confidence": 1.0,
+            "human-annotated": "yes",
+            "type": "groundtruth/text-classification",
+        }
     label_config = {"document-version": "2018-11-28", "labels": [{"label": name} for name in names]}
-    return Sample(manifest, label_config, truth, attribute)
+    return Sample(manifest, label_config, truth, attribute, people)

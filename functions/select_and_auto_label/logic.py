@@ -7,10 +7,10 @@ predictions among validation items scoring >= t estimates the accuracy of pool i
 guarantee is about the whole auto-labeled set of the run, so the bookkeeping is cumulative: validation
 items "virtually auto-labeled" in earlier rounds (their score passed that round's threshold) count with
 their correctness at that round, and are out of later rounds, exactly like the pool items they stand for.
-Candidate thresholds are tested from strictest to loosest (fixed-sequence testing, as in Learn-then-Test):
-each must keep the one-sided Clopper-Pearson lower bound of the cumulative accuracy >= TargetAccuracy at
-ConfidenceLevel; the loosest threshold reached before the first failure wins. With too few validation items
-no threshold passes and nothing is auto-labeled: everything goes to humans, the honest outcome.
+Candidate thresholds, fixed from the scores alone, are tested strictest first with the fallback procedure
+(see `calibrate`), which controls the family-wise error at 1 - ConfidenceLevel and, unlike a single fixed
+sequence, does not stop at the first wrong label among the most confident items. With too few validation
+items no threshold passes and nothing is auto-labeled: everything goes to humans, the honest outcome.
 
 Known approximation (stated in the README): pool items chosen by active learning leave the pool, while their
 validation counterparts stay in the virtual pool; those are low-confidence items, so the virtual pool is, if
@@ -34,7 +34,11 @@ from labeling_common.stats import clopper_pearson_lower
 QUERY_STRATEGIES = ("margin", "least_confidence", "entropy", "random", "diverse_margin")
 DIVERSITY_POOL = 3  # diverse_margin looks at this many times the batch size of most uncertain items
 NEAR_DUPLICATE = 0.5  # word-set Jaccard similarity above which two items count as the same story
-MIN_CANDIDATE_STEP = 10  # validation items added between two tested thresholds
+SEARCH_POINTS = 50  # thresholds tested per round (the hypotheses of the fallback procedure)
+# Where the search's chains start, as shares of the tolerated error rate 1 - TargetAccuracy: where a flawless
+# record could certify the target, and where records with 40% and 60% of the tolerated errors could (2% and
+# 3% wrong labels for a 95% target: the label noise real datasets and workforces have).
+ENTRY_ERROR_RATES = (0.0, 0.4, 0.6)
 
 
 @dataclass(frozen=True)
@@ -98,39 +102,93 @@ class Threshold:
     estimated_accuracy: float | None
 
 
-def minimum_items(target: float, confidence: float) -> int:
-    """Fewest validation items for which even a perfect record can certify `target`."""
+def items_to_certify(target: float, level: float, error_rate: float = 0.0) -> int:
+    """Fewest validation items for which a record with this observed error rate certifies `target` at
+    significance `level` (error_rate 0: a perfect record)."""
     n = 1
-    while clopper_pearson_lower(n, n, confidence) < target:
+    while clopper_pearson_lower(n - math.floor(n * error_rate), n, 1.0 - level) < target:
         n += 1
     return n
+
+
+def minimum_items(target: float, confidence: float) -> int:
+    """Fewest validation items for which even a perfect record can certify `target`."""
+    return items_to_certify(target, 1.0 - confidence)
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """The hypotheses of one round's threshold search and their initial shares of the error budget.
+    positions[j]: how many of the remaining validation items (highest scores first) threshold j keeps."""
+
+    positions: tuple[int, ...]
+    weights: tuple[float, ...]
+
+
+def search_plan(scores: list[float], prior_items: int, target: float, confidence: float) -> SearchPlan:
+    """Fixed by the scores and counts alone, never by correctness, so the hypotheses and their weights are
+    set before any is tested. Up to SEARCH_POINTS positions, evenly spread from the first entry point to
+    every item, each moved to the next boundary between distinct scores (a threshold cannot split tied
+    items). The budget 1 - `confidence` is split evenly over ENTRY_ERROR_RATES: entry e sits at the first
+    position whose cumulative count lets a record with that share of the tolerated error rate (1 - target)
+    certify the target at its own share of the budget — the strictest where a flawless record could pass,
+    a later one where a record with some wrong labels can."""
+    m = len(scores)
+    if m == 0:
+        return SearchPlan((), ())
+    share = (1.0 - confidence) / len(ENTRY_ERROR_RATES)
+    entries = [
+        min(m, max(1, items_to_certify(target, share, rate * (1.0 - target)) - prior_items))
+        for rate in ENTRY_ERROR_RATES
+    ]
+    first = entries[0]
+    count = min(SEARCH_POINTS, m - first + 1)
+    positions: list[int] = []
+    for j in range(count):
+        position = first + round((m - first) * j / max(1, count - 1))
+        while position < m and scores[position] == scores[position - 1]:
+            position += 1
+        if not positions or position > positions[-1]:
+            positions.append(position)
+    weights = [0.0] * len(positions)
+    for entry in entries:
+        weights[next(j for j, position in enumerate(positions) if position >= entry)] += share
+    return SearchPlan(tuple(positions), tuple(weights))
 
 
 def calibrate(
     scored: list[tuple[float, bool]], prior_items: int, prior_correct: int, target: float, confidence: float
 ) -> Threshold:
-    """Fixed-sequence test over thresholds, strictest first. `scored`: (score, correct) of the validation
-    items still in the virtual pool. The sequence is fixed by the scores alone (never by correctness): it
-    starts where the cumulative count first reaches `minimum_items` and steps by at least
-    MIN_CANDIDATE_STEP items, always at a boundary between distinct scores; the loosest candidate (every
-    item) is always tested last."""
+    """The loosest threshold whose cumulative accuracy is certified >= `target`.
+
+    `scored`: (score, correct) of the validation items still in the virtual pool; `prior_*`: the
+    validation items virtually auto-labeled in earlier rounds. Hypothesis j, strictest first at the
+    positions of `search_plan`: "the cumulative accuracy with threshold t_j is below target", tested with
+    the one-sided Clopper-Pearson bound. The tests follow the fallback procedure (Wiens 2003; a graphical
+    procedure in the sense of Bretz et al. 2009), which controls the family-wise error at 1 - `confidence`
+    under any dependence between the tests: hypothesis j is tested at its initial weight plus, when
+    hypothesis j-1 was rejected, the level j-1 was tested at. So a chain of rejections carries its budget
+    down the sequence, and a failed test loses only the budget carried since the last failure: a wrong label
+    among the most confident items (every real dataset has some) no longer ends the search, because the
+    next entry point starts a chain of its own. All rejections are valid at once, so the loosest rejected
+    threshold is used; its bound is the Clopper-Pearson bound at the level it was tested at (>= target)."""
     ordered = sorted(scored, key=lambda item: -item[0])
-    start = max(1, minimum_items(target, confidence) - prior_items)
-    step = max(MIN_CANDIDATE_STEP, len(ordered) // 50)
+    scores = [score for score, _ in ordered]
+    plan = search_plan(scores, prior_items, target, confidence)
+    correct_before = [0]
+    for _, is_correct in ordered:
+        correct_before.append(correct_before[-1] + is_correct)
     best = _nothing_more(prior_items, prior_correct, confidence)
-    correct = 0
-    next_test = start
-    for position, (score, is_correct) in enumerate(ordered, start=1):
-        correct += is_correct
-        at_boundary = position == len(ordered) or ordered[position][0] < score
-        if not at_boundary or (position < next_test and position < len(ordered)):
-            continue
-        n, k = prior_items + position, prior_correct + correct
-        bound = clopper_pearson_lower(k, n, confidence)
-        if bound < target:
-            break
-        best = Threshold(score, n, k, bound, k / n)
-        next_test = position + step
+    carried = 0.0
+    for position, weight in zip(plan.positions, plan.weights, strict=True):
+        level = weight + carried
+        n, k = prior_items + position, prior_correct + correct_before[position]
+        bound = clopper_pearson_lower(k, n, 1.0 - level) if level > 0 else 0.0
+        if bound >= target:
+            best = Threshold(scores[position - 1], n, k, bound, k / n)
+            carried = level
+        else:
+            carried = 0.0
     return best
 
 

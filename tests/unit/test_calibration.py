@@ -53,6 +53,67 @@ def test_the_bound_holds_for_fresh_items_in_at_least_95_percent_of_runs():
     assert misses / runs <= 0.05
 
 
+def with_wrong_labels(items, ranks):
+    """The same items with the labels at these ranks (0 = highest score) wrong: a mislabeled item the model
+    is sure about, the case that used to end the search."""
+    ordered = sorted(items, key=lambda item: -item[0])
+    return [(score, False if rank in ranks else correct) for rank, (score, correct) in enumerate(ordered)]
+
+
+def sure_where_right(s):
+    """A model that is right 99.5% of the time on its most confident 60%, 70% below."""
+    return 0.995 if s > 0.4 else 0.7
+
+
+@pytest.mark.parametrize("ranks", [{0}, {5}, {30}, {2, 17, 40}, {0, 1, 2, 3, 4}])
+def test_a_handful_of_wrong_labels_among_the_most_confident_does_not_switch_auto_labeling_off(ranks):
+    clean = calibrate(synthetic(2000, 7, sure_where_right), 0, 0, 0.95, 0.95)
+    noisy = calibrate(with_wrong_labels(synthetic(2000, 7, sure_where_right), ranks), 0, 0, 0.95, 0.95)
+    assert clean.value is not None and noisy.value is not None
+    assert noisy.items >= 0.8 * clean.items  # a few labels move the threshold a little, never to "nothing"
+    assert noisy.lower_bound >= 0.95
+
+
+@pytest.mark.parametrize("noise,always", [(0.01, True), (0.02, False)])
+def test_uniform_label_noise_keeps_auto_labeling_on_and_the_bound_valid(noise, always):
+    """Labels wrong at random (what people give) on top of the model's own errors: agreement with the given
+    labels is what is certified, so the truth for the check is the noisy curve. At 2% noise half the
+    tolerated error rate is gone before the model makes a mistake: most runs still certify in one round."""
+
+    def agreement(s):
+        return sure_where_right(s) * (1 - noise)
+
+    def agreement_above(t):  # E[agreement | s >= t] for s ~ U(0, 1)
+        high = max(0.0, 1 - max(t, 0.4))
+        low = max(0.0, 0.4 - t)
+        return (0.995 * high + 0.7 * low) / (high + low) * (1 - noise)
+
+    misses = found = 0
+    runs = 100
+    for seed in range(runs):
+        choice = calibrate(synthetic(2000, 1000 + seed, agreement), 0, 0, 0.95, 0.95)
+        if choice.value is not None:
+            found += 1
+            misses += agreement_above(choice.value) < 0.95
+    assert found == runs if always else found >= 0.6 * runs
+    assert misses / runs <= 0.05
+
+
+def test_the_search_plan_depends_on_scores_and_counts_only():
+    from select_and_auto_label.logic import search_plan
+
+    scores = sorted((s for s, _ in synthetic(1000, 8, accuracy_curve)), reverse=True)
+    plan = search_plan(scores, 0, 0.95, 0.95)
+    assert abs(sum(plan.weights) - 0.05) < 1e-12  # the whole budget, split over the entry points
+    assert sum(weight > 0 for weight in plan.weights) == 3
+    assert list(plan.positions) == sorted(set(plan.positions)) and plan.positions[-1] == len(scores)
+    assert len(plan.positions) <= 50
+    # the first entry: where a flawless record can certify 95% at a third of the budget
+    assert plan.positions[0] == minimum_items(0.95, 1 - 0.05 / 3)
+    # in a later round the earlier virtual auto-labels already count: the search may start at one item
+    assert search_plan(scores, 5000, 0.95, 0.95).positions[0] == 1
+
+
 def test_too_few_validation_items_refuses_to_auto_label():
     choice = calibrate(synthetic(50, 3, lambda s: 1.0), 0, 0, 0.95, 0.95)
     assert choice.value is None and choice.lower_bound is None

@@ -49,9 +49,9 @@ def regularized_beta(a: float, b: float, x: float) -> float:
 
 
 def beta_ppf(q: float, a: float, b: float) -> float:
-    """Inverse of I_x(a, b) by bisection (monotone in x; 200 halvings reach machine precision)."""
+    """Inverse of I_x(a, b) by bisection (monotone in x; 64 halvings narrow [0, 1] below 1e-19)."""
     low, high = 0.0, 1.0
-    for _ in range(200):
+    for _ in range(64):
         mid = (low + high) / 2.0
         if regularized_beta(a, b, mid) < q:
             low = mid

@@ -1,0 +1,31 @@
+"""The bench's samples: pre-labels, the labels people give under injected noise, the true labels kept apart."""
+
+import json
+
+from local.sample import KEY_FIELD, Dataset, make_sample
+
+
+def test_label_noise_corrupts_pre_labels_and_answers_alike_and_keeps_the_truth_apart(tmp_path):
+    clean = make_sample(Dataset.bundled(), 4000, seed=3, prelabeled_fraction=0.2)
+    noisy = make_sample(Dataset.bundled(), 4000, seed=3, prelabeled_fraction=0.2, label_noise=0.05)
+    assert noisy.truth == clean.truth and clean.given == clean.truth  # same items, truth untouched
+    wrong = {key for key, label in noisy.given.items() if label != noisy.truth[key]}
+    assert 0.04 * 4000 < len(wrong) < 0.06 * 4000  # about the asked fraction, each a *different* class
+    prelabeled = [line for line in noisy.manifest if "category" in line]
+    assert len(prelabeled) == 800
+    assert all(line["category"] == noisy.given[line[KEY_FIELD]] for line in prelabeled)
+    assert any(line[KEY_FIELD] in wrong for line in prelabeled)  # the calibration labels are noisy too
+    names = [item["label"] for item in noisy.label_config["labels"]]
+    assert all(line["category-metadata"]["class-name"] == names[line["category"]] for line in prelabeled)
+    files = noisy.write(tmp_path)
+    answers = [json.loads(line) for line in files["answers"].read_text().splitlines()]
+    assert {a["key"]: a["label"] for a in answers} == noisy.given  # the simulated workers answer the same
+    assert "category" not in json.dumps([line for line in noisy.manifest if KEY_FIELD in line][900:])
+    # seeded: the same call gives the same noise
+    again = make_sample(Dataset.bundled(), 4000, seed=3, prelabeled_fraction=0.2, label_noise=0.05)
+    assert again.given == noisy.given
+
+
+def test_no_labels_in_the_input_for_the_unlabeled_protocol():
+    sample = make_sample(Dataset.bundled(), 500, seed=1, prelabeled_fraction=0.0, label_noise=0.02)
+    assert not any("category" in line for line in sample.manifest)
