@@ -145,13 +145,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     s3, sfn = _serve_clients(args)
     web.check_location(s3, args.location)
     try:
-        server = web.make_server(s3, sfn, args.location, args.host, args.port)
+        server = web.make_server(
+            s3, sfn, args.location, args.host, args.port, allowed_hosts=tuple(args.allowed_host or ())
+        )
     except (OSError, OverflowError) as error:  # port taken, bad address, port out of range
         raise tasks.TaskError(f"cannot listen on {args.host}:{args.port}: {error}") from None
     print(f"labeling page: http://{args.host}:{server.server_port}/  (tasks under {args.location}; Ctrl-C stops)")
-    if args.host not in LOOPBACK:
+    if server.password is not None:
+        names = ", ".join(sorted(server.host_names)) or "none: add --allowed-host NAME"
         print(
-            f"the page has no login: whoever reaches port {server.server_port} can label and fail tasks",
+            f"served beyond this machine: user {web.USER!r}, password {server.password} (new at every start); "
+            f"host names accepted: {names}. Use an HTTPS proxy outside a trusted network.",
             file=sys.stderr,
         )
     sys.stdout.flush()  # the first line tells scripts (and tests, with --port 0) where the page is
@@ -227,6 +231,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("location", help="s3://bucket[/prefix] to serve tasks from (a run's S3OutputPath, or a bucket)")
     p.add_argument("--port", type=int, default=8000, help="default: 8000 (0: any free port)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        help="a host name browsers use for this page (a proxy's, or the machine's DNS name); repeatable",
+    )
     # Also accepted after `serve` (make label passes ARGS there); SUPPRESS keeps a value given before it.
     p.add_argument("--endpoint-url", default=argparse.SUPPRESS, help="as the global --endpoint-url")
     p.set_defaults(run=cmd_serve)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +77,8 @@ def load_task(s3: Any, task_uri: str) -> Task:
 def find_tasks(s3: Any, sfn: Any, location: str, *, include_answered: bool = False) -> list[Task]:
     """Tasks under an S3 prefix (a bucket, a run's output path...) whose execution still waits for them."""
     loc = S3Uri.parse(location)
+    if loc.key and not loc.key.endswith("/"):
+        loc = S3Uri(loc.bucket, loc.key + "/")  # runs/run-1 must not match runs/run-10/
     tasks = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=loc.bucket, Prefix=loc.key):
         for item in page.get("Contents", []):
@@ -116,11 +119,20 @@ def export_rows(records: Iterable[dict]) -> Iterator[dict]:
         yield {RECORD_ID_KEY: record[RECORD_ID_KEY], "source": item_text(record), "label": ""}
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula (CSV injection): a leading ' where the
+    text starts like a formula. Only the exported text is touched; answers are matched by record id."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def export_csv(records: Iterable[dict]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=[RECORD_ID_KEY, "source", "label"], lineterminator="\n")
     writer.writeheader()
-    writer.writerows(export_rows(records))
+    writer.writerows({**row, "source": spreadsheet_safe(row["source"])} for row in export_rows(records))
     return buffer.getvalue()
 
 
@@ -145,6 +157,30 @@ def read_answer_rows(text: str, fmt: str) -> list[tuple[int, dict]]:
     return rows
 
 
+def _record_id(value: Any) -> int | None:
+    """A record id as sent: a JSON integer, or a text of digits (a CSV cell). 3.9, true or "3.0" are not."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _confidence(value: Any, where: str) -> float:
+    """An answer's confidence: absent or empty means 1.0; otherwise a finite number within 0..1."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return 1.0
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or not 0.0 <= number <= 1.0:
+        raise TaskError(f"{where}: confidence must be a number within 0..1, got {value!r}")
+    return number
+
+
 def build_answers(task: Task, cats: LabelCategories, batch: list[dict], rows: Iterable[tuple[int, dict]]) -> list[dict]:
     """Validated answer lines in Ground Truth output format. Every record id must belong to the batch, at
     most once; every label must be a class of the label config (by name or index)."""
@@ -157,10 +193,9 @@ def build_answers(task: Task, cats: LabelCategories, batch: list[dict], rows: It
     for line_no, row in rows:
         where = f"line {line_no}"
         raw_id = row.get(RECORD_ID_KEY)
-        try:
-            record_id = int(raw_id)
-        except (TypeError, ValueError):
-            raise TaskError(f"{where}: {RECORD_ID_KEY} must be an integer, got {raw_id!r}") from None
+        record_id = _record_id(raw_id)
+        if record_id is None:
+            raise TaskError(f"{where}: {RECORD_ID_KEY} must be an integer, got {raw_id!r}")
         if record_id not in sent:
             raise TaskError(f"{where}: record {record_id} is not in this task's batch")
         if record_id in seen:
@@ -170,10 +205,10 @@ def build_answers(task: Task, cats: LabelCategories, batch: list[dict], rows: It
             line = {RECORD_ID_KEY: record_id, attribute: row[attribute], meta: row[meta]}
         else:
             value = row.get("label")
-            label = cats.index_of(int(value) if isinstance(value, str) and value.strip().isdigit() else value)
+            label = cats.index_of_answer(value)
             if label is None:
                 raise TaskError(f"{where}: label {value!r} is not one of {cats.names}")
-            confidence = float(row.get("confidence") or 1.0)
+            confidence = _confidence(row.get("confidence"), where)
             line = {
                 RECORD_ID_KEY: record_id,
                 attribute: label,
@@ -190,7 +225,10 @@ def build_answers(task: Task, cats: LabelCategories, batch: list[dict], rows: It
 def submit(s3: Any, sfn: Any, task: Task, answers: list[dict]) -> dict:
     """Upload the labeled manifest to the task's AnswerS3Uri, then complete the task with its URI. The token
     is checked first (a heartbeat), so answers to a task that expired or was already answered are never
-    uploaded."""
+    uploaded. An empty answer set is refused: the workflow would take it for a workforce that cannot label
+    and end the run (no_progress); `fail` is the way to give a batch up."""
+    if not answers:
+        raise TaskError(f"no answers for {task.job_name}: nothing was sent and the task stays open")
     try:
         sfn.send_task_heartbeat(taskToken=task.document["TaskToken"])
     except ClientError as error:

@@ -14,7 +14,12 @@ API (JSON; errors are `{"error": message}` with a 4xx status, 502 when AWS itsel
 
 from __future__ import annotations
 
+import base64
+import hmac
+import ipaddress
 import json
+import secrets
+import threading
 import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +43,28 @@ PAGES = {  # URL path -> file in STATIC, content type; nothing else on disk is e
 }
 MAX_BODY_BYTES = 16 * 1024 * 1024  # a batch of answers is a few hundred KB at most
 GIVE_UP_ERROR = "LabelingAbandoned"  # the error name `labeler fail` sends too
+MAX_CLIENTS = 16  # requests served at once; more get 503 (a small team needs a handful)
+CLIENT_TIMEOUT_SECONDS = 30  # a client that sends nothing for this long is dropped
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+USER = "labeler"  # the Basic-auth user name when the page is served beyond this machine
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_names(host: str) -> set[str]:
+    """The names a browser may put in the Host header for an address."""
+    if is_loopback(host):
+        return set(LOOPBACK_NAMES)
+    if host in ("", "0.0.0.0", "::"):  # every interface: only the names given with --allowed-host
+        return set()
+    return {host.lower()}
 
 
 class ApiError(Exception):
@@ -47,13 +74,64 @@ class ApiError(Exception):
 
 
 class LabelingServer(ThreadingHTTPServer):
+    """Who may use the page. DNS rebinding — a site on another domain whose name is re-pointed at this
+    address — is refused by the Host check: only the bound host names (plus `allowed_hosts`) are served.
+    Bound beyond this machine, every request also needs the per-start password (HTTP Basic), printed at
+    start; put an HTTPS proxy in front for anything but a trusted network."""
+
     daemon_threads = True  # a slow browser never keeps Ctrl-C from stopping the server
 
-    def __init__(self, address: tuple[str, int], s3: Any, sfn: Any, location: str):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        s3: Any,
+        sfn: Any,
+        location: str,
+        *,
+        allowed_hosts: tuple[str, ...] = (),
+        password: str | None = None,
+    ):
         self.s3, self.sfn = s3, sfn
         loc = S3Uri.parse(location)
         self.location = f"s3://{loc.bucket}/{loc.key}"  # the prefix find_tasks searches, as given
         super().__init__(address, Handler)
+        self.host_names = _host_names(address[0]) | {name.lower() for name in allowed_hosts}
+        needs_password = not is_loopback(address[0])
+        self.password = password if password is not None else (secrets.token_urlsafe(18) if needs_password else None)
+        self.slots = threading.BoundedSemaphore(MAX_CLIENTS)
+
+    def allowed_host(self, header: str | None) -> bool:
+        """The Host header names this server: one of its host names, with its port (or none, as through a
+        proxy on the default port)."""
+        try:
+            parts = urlsplit(f"//{header}") if header else None
+            port = parts.port if parts else None
+        except ValueError:  # a malformed port
+            return False
+        if parts is None or parts.hostname not in self.host_names:
+            return False
+        return port is None or port == self.server_port
+
+    def authorized(self, header: str | None) -> bool:
+        if self.password is None:
+            return True
+        expected = "Basic " + base64.b64encode(f"{USER}:{self.password}".encode()).decode()
+        return header is not None and hmac.compare_digest(header.encode(), expected.encode())
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):  # too many at once: refuse rather than queue threads
+            try:
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            finally:
+                self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
     def task(self, uri: Any) -> tasks.Task:
         """A task under LOCATION only: the page cannot be used to read or answer anything else."""
@@ -131,8 +209,24 @@ POST_ROUTES = {"/api/submit": submit_answers, "/api/fail": fail_task}
 class Handler(BaseHTTPRequestHandler):
     server: LabelingServer
     server_version = "labeler"
+    timeout = CLIENT_TIMEOUT_SECONDS  # socket timeout: a client that stalls is dropped
+
+    def _admitted(self) -> bool:
+        """Host and password checks before anything is served, the page included."""
+        if not self.server.allowed_host(self.headers.get("Host")):
+            self._send(HTTPStatus.MISDIRECTED_REQUEST, b'{"error": "unknown host"}', "application/json")
+            return False
+        if not self.server.authorized(self.headers.get("Authorization")):
+            self.send_response(HTTPStatus.UNAUTHORIZED)
+            self.send_header("WWW-Authenticate", 'Basic realm="labeler", charset="UTF-8"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return False
+        return True
 
     def do_GET(self) -> None:
+        if not self._admitted():
+            return
         url = urlsplit(self.path)
         if url.path in PAGES:
             name, content_type = PAGES[url.path]
@@ -142,6 +236,8 @@ class Handler(BaseHTTPRequestHandler):
         self._api(GET_ROUTES, url.path, lambda: query)
 
     def do_POST(self) -> None:
+        if not self._admitted():
+            return
         self._api(POST_ROUTES, urlsplit(self.path).path, self._json_body)
 
     def _json_body(self) -> dict:
@@ -150,7 +246,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get_content_type() != "application/json":
             raise ApiError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send the request body as application/json")
         origin = self.headers.get("Origin")
-        if origin is not None and origin != f"http://{self.headers.get('Host')}":
+        host = self.headers.get("Host")
+        if origin is not None and origin not in (f"http://{host}", f"https://{host}"):  # https: behind a proxy
             raise ApiError(HTTPStatus.FORBIDDEN, f"requests from {origin} are not accepted")
         try:
             length = int(self.headers.get("Content-Length") or 0)
@@ -175,8 +272,13 @@ class Handler(BaseHTTPRequestHandler):
             status, result = HTTPStatus.OK, routes[path](self.server, read_input())
         except ApiError as error:
             status, result = error.status, {"error": str(error)}
-        except (ClientError, BotoCoreError) as error:
-            status, result = HTTPStatus.BAD_GATEWAY, {"error": f"AWS refused or could not be reached: {error}"}
+        except ClientError as error:  # the console gets the details (ARNs, account ids); the page a code
+            traceback.print_exc()
+            code = error.response.get("Error", {}).get("Code", "unknown")
+            status, result = HTTPStatus.BAD_GATEWAY, {"error": f"AWS refused the request ({code}); see the server log"}
+        except BotoCoreError:
+            traceback.print_exc()
+            status, result = HTTPStatus.BAD_GATEWAY, {"error": "AWS could not be reached; see the server log"}
         except Exception as error:  # a bug: the page says so, the console gets the traceback
             traceback.print_exc()
             status, result = HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"internal error: {error!r}"}
@@ -200,8 +302,17 @@ class Handler(BaseHTTPRequestHandler):
             super().log_request(code, size)
 
 
-def make_server(s3: Any, sfn: Any, location: str, host: str = "127.0.0.1", port: int = 8000) -> LabelingServer:
-    return LabelingServer((host, port), s3, sfn, location)
+def make_server(
+    s3: Any,
+    sfn: Any,
+    location: str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    allowed_hosts: tuple[str, ...] = (),
+    password: str | None = None,
+) -> LabelingServer:
+    return LabelingServer((host, port), s3, sfn, location, allowed_hosts=allowed_hosts, password=password)
 
 
 def check_location(s3: Any, location: str) -> None:

@@ -32,12 +32,78 @@ def test_csv_answers_by_name_or_index_become_ground_truth_lines(task_setup):
         ("al:record-id,label\n3,Business\n3,Business\n", "line 3: record 3 is answered twice"),
         ("al:record-id,label\n3,Sports\n", "line 2: label 'Sports' is not one of"),
         ("al:record-id,label\nthree,Business\n", "must be an integer"),
-        ("al:record-id,label,confidence\n3,Business,7\n", "7.0 is greater than the maximum of 1"),
+        ("al:record-id,label,confidence\n3,Business,7\n", "confidence must be a number within 0..1, got '7'"),
+        ("al:record-id,label,confidence\n3,Business,nan\n", "confidence must be a number within 0..1, got 'nan'"),
+        ("al:record-id,label,confidence\n3,Business,inf\n", "confidence must be a number within 0..1"),
+        ("al:record-id,label\n3.9,Business\n", "line 2: al:record-id must be an integer, got '3.9'"),
+        ("al:record-id,label\n3.0,Business\n", "must be an integer, got '3.0'"),
+        ("al:record-id,label\n8,-1\n", "label '-1' is not one of"),
     ],
 )
 def test_bad_answers_are_refused_with_the_row(task_setup, text, message):
     with pytest.raises(tasks.TaskError, match=message):
         answers_for(task_setup, text)
+
+
+@pytest.mark.parametrize(
+    "line,message",
+    [
+        ('{"al:record-id": 3.9, "label": "Business"}', "must be an integer, got 3.9"),
+        ('{"al:record-id": true, "label": "Business"}', "must be an integer, got True"),
+        ('{"al:record-id": 3, "label": true}', "label True is not one of"),
+        ('{"al:record-id": 3, "label": "Business", "confidence": NaN}', "confidence must be a number within 0..1"),
+    ],
+)
+def test_bad_json_answers_are_refused_not_coerced(task_setup, line, message):
+    with pytest.raises(tasks.TaskError, match=message):
+        answers_for(task_setup, line, "jsonl")
+
+
+def test_class_names_made_of_digits_are_names_never_indexes(task_setup):
+    from labeling_common.labels import LabelCategories
+
+    workspace, task, batch = task_setup
+    cats = LabelCategories(("1", "2", "3", "4"))
+    rows = tasks.read_answer_rows("al:record-id,label\n3,1\n8,4\n15, 2 \n", "csv")
+    answers = tasks.build_answers(task, cats, batch, rows)
+    assert [a["category"] for a in answers] == [0, 3, 1]  # "1" is the class named "1" (index 0); "4" is valid
+    assert [a["category-metadata"]["class-name"] for a in answers] == ["1", "4", "2"]
+    # a JSON integer is an index; a digit text is an index only when no class is named by digits
+    assert tasks.build_answers(task, cats, batch, [(1, {"al:record-id": 3, "label": 1})])[0]["category"] == 1
+    assert LabelCategories(("b", "e")).index_of_answer("1") == 1
+    assert LabelCategories(("b", "e")).index_of_answer("2") is None
+
+
+def test_exported_csv_cannot_run_as_a_spreadsheet_formula(task_setup):
+    records = [
+        {"al:record-id": 1, "source": '=HYPERLINK("http://x","click")'},
+        {"al:record-id": 2, "source": "@SUM(A1)"},
+        {"al:record-id": 3, "source": "-2+3"},
+        {"al:record-id": 4, "source": "plain headline"},
+    ]
+    rows = list(__import__("csv").DictReader(tasks.export_csv(records).splitlines()))
+    assert [r["source"] for r in rows] == ['\'=HYPERLINK("http://x","click")', "'@SUM(A1)", "'-2+3", "plain headline"]
+    # the answers still match by record id
+    assert [int(r["al:record-id"]) for r in rows] == [1, 2, 3, 4]
+
+
+def test_an_empty_answer_set_is_refused_and_nothing_is_sent(task_setup):
+    workspace, task, _ = task_setup
+    answers = answers_for(task_setup, "al:record-id,label\n3,\n8,\n")
+    assert answers == []
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    with Stubber(sfn), pytest.raises(tasks.TaskError, match="no answers .* the task stays open"):
+        tasks.submit(workspace.s3, sfn, task, answers)  # the stub has no response: any call would fail
+    assert not [key for key in workspace.keys("runs/") if key.endswith("answers.manifest")]
+
+
+def test_a_location_without_a_slash_is_that_folder_not_every_name_that_starts_alike(task_setup):
+    workspace, task, _ = task_setup
+    other = dict(task.document, JobName="news-0a1b2c3d-h0002")
+    workspace.put_json("runs/run-10/batches/news-0a1b2c3d-h0002/task.json", other)
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    found = tasks.find_tasks(workspace.s3, sfn, workspace.uri("runs/run-1"), include_answered=True)
+    assert [t.job_name for t in found] == [task.job_name]
 
 
 def test_json_lines_answers_including_ground_truth_lines(task_setup):

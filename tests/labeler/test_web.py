@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
@@ -269,3 +270,109 @@ def test_serve_refuses_a_port_it_cannot_listen_on(workspace, capsys):
         port = taken.getsockname()[1]
         assert cli.main(["serve", workspace.uri("runs/"), "--port", str(port)]) == 2
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def raw_request(served, path, headers, method="GET", body=None):
+    """A request with exactly these headers (urllib always sends the real Host)."""
+    import http.client
+
+    url = urllib.parse.urlsplit(served.url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    for name, value in headers.items():
+        connection.putheader(name, value)
+    data = json.dumps(body).encode() if body is not None else b""
+    if body is not None:
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(len(data)))
+    connection.endheaders(data)
+    response = connection.getresponse()
+    return response.status, response.read().decode()
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1:1", None])
+def test_dns_rebinding_is_refused_by_the_host_check(served, host):
+    """A page on another domain re-pointed at 127.0.0.1 reaches this server with its own name as Host."""
+    port = urllib.parse.urlsplit(served.url).port
+    headers = {} if host is None else {"Host": host.format(port=port)}
+    for path, method, body in [
+        ("/api/tasks", "GET", None),
+        (f"/api/task?uri={served.task.uri}", "GET", None),
+        ("/", "GET", None),
+        ("/api/fail", "POST", {"uri": served.task.uri, "reason": "x"}),
+    ]:
+        status, text = raw_request(served, path, headers, method, body)
+        assert status == 421 and "headline" not in text
+    assert served.sfn.calls == []
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST:{port}"])
+def test_the_bound_names_are_served(served, host):
+    port = urllib.parse.urlsplit(served.url).port
+    assert raw_request(served, "/api/tasks", {"Host": host.format(port=port)})[0] == 200
+
+
+def test_beyond_loopback_every_request_needs_the_start_password(task_setup):
+    import base64
+
+    workspace, _, _ = task_setup
+    server = web.make_server(
+        workspace.s3, FakeStepFunctions(), workspace.uri("runs/"), "0.0.0.0", 0, allowed_hosts=("labels.example",)
+    )
+    assert server.password and len(server.password) >= 20  # new at every start, printed by `labeler serve`
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        served = Served(f"http://127.0.0.1:{server.server_port}", workspace, None, None)
+        host = {"Host": f"labels.example:{server.server_port}"}
+        assert raw_request(served, "/api/tasks", host)[0] == 401
+        wrong = base64.b64encode(b"labeler:guess").decode()
+        assert raw_request(served, "/api/tasks", {**host, "Authorization": f"Basic {wrong}"})[0] == 401
+        right = base64.b64encode(f"labeler:{server.password}".encode()).decode()
+        assert raw_request(served, "/api/tasks", {**host, "Authorization": f"Basic {right}"})[0] == 200
+        # behind an HTTPS proxy on the default port: no port in Host, an https:// Origin
+        proxied = {"Host": "labels.example", "Authorization": f"Basic {right}", "Origin": "https://labels.example"}
+        status, text = raw_request(served, "/api/fail", proxied, "POST", {"uri": "s3://x/y/task.json", "reason": "r"})
+        assert status == 404  # past the host, password and origin checks: the task itself is unknown
+        # a bound-beyond-loopback server knows no name unless told
+        assert raw_request(served, "/api/tasks", {"Host": f"127.0.0.2:{server.server_port}"})[0] == 421
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_aws_errors_reach_the_page_as_a_code_without_arns(served):
+    from botocore.exceptions import ClientError
+
+    def refuse(**_):
+        raise ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "arn:aws:iam::123456789012:role/x is not authorized"}},
+            "ListObjectsV2",
+        )
+
+    served.workspace.s3.get_paginator = lambda name: type("P", (), {"paginate": staticmethod(refuse)})()
+    status, body, raw = served.call("/api/tasks")
+    assert status == 502 and "AccessDenied" in body["error"]
+    assert "123456789012" not in raw and "arn:" not in raw
+
+
+def test_too_many_clients_at_once_get_503_not_a_thread_each(task_setup):
+    import http.client
+
+    workspace, _, _ = task_setup
+    server = web.make_server(workspace.s3, FakeStepFunctions(), workspace.uri("runs/"), "127.0.0.1", 0)
+    server.slots = threading.BoundedSemaphore(1)
+    assert server.slots.acquire(blocking=False)  # the only slot is held, as by a slow client
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+        connection.request("GET", "/api/tasks")
+        assert connection.getresponse().status == 503
+        server.slots.release()
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+        connection.request("GET", "/api/tasks")
+        assert connection.getresponse().status == 200  # the slot is given back after each request
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -44,3 +44,16 @@ class LabelCategories:
             except ValueError:
                 return None
         return None
+
+    def index_of_answer(self, value: Any) -> int | None:
+        """Class index for a person's answer, where a CSV cell is always text: a class name always wins; a
+        JSON integer is an index; a text of digits is an index only when no class is named by digits
+        (with classes named "1".."4", "1" is the class named "1", never index 1)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text in self.names:
+                return self.names.index(text)
+            if text.isascii() and text.isdigit() and not any(name.strip().isdigit() for name in self.names):
+                return self.index_of(int(text))
+            return None
+        return self.index_of(value)
