@@ -99,10 +99,19 @@ def is_pending(s3: Any, sfn: Any, task: Task) -> bool:
     return status == "RUNNING"
 
 
+def json_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) of JSON Lines text, split on "\n" only: str.splitlines() would also split inside
+    a JSON string at U+2028, U+0085 or a form feed, which JSON allows unescaped."""
+    for line_no, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
+        if line.strip():
+            yield line_no, line
+
+
 def batch_records(s3: Any, task: Task) -> list[dict]:
     """The records to label (a batch is at most one labeling job: small enough to hold)."""
     text = _get(s3, task.document["BatchManifestS3Uri"]).decode("utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return [json.loads(line) for _, line in json_lines(text)]
 
 
 def categories(s3: Any, task: Task) -> LabelCategories:
@@ -148,12 +157,11 @@ def read_answer_rows(text: str, fmt: str) -> list[tuple[int, dict]]:
             if (row.get("label") or "").strip():
                 rows.append((reader.line_num, row))
         return rows
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                rows.append((line_no, json.loads(line)))
-            except json.JSONDecodeError as error:
-                raise TaskError(f"line {line_no}: not valid JSON ({error})") from None
+    for line_no, line in json_lines(text):
+        try:
+            rows.append((line_no, json.loads(line)))
+        except json.JSONDecodeError as error:
+            raise TaskError(f"line {line_no}: not valid JSON ({error})") from None
     return rows
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import runner
 from .deployment import STATE_DIR, LocalDeployment
-from .sample import Dataset, make_sample
+from .sample import Dataset, make_sample, positive_int
 
 STRATEGIES = {
     "margin": {"strategy": "margin"},
@@ -161,9 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dataset", type=Path, help="CSV of labeled text (default: the bundled UCI News sample)")
     p.add_argument("--text-column", default="title")
     p.add_argument("--label-column", default="category")
-    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--seeds", type=positive_int, default=5)
     p.add_argument("--first-seed", type=int, default=0)
-    p.add_argument("--size", type=int, default=10_000)
+    p.add_argument("--size", type=positive_int, default=10_000)
     p.add_argument("--strategy", default="margin", help=f"comma-separated, from {', '.join(STRATEGIES)}")
     p.add_argument("--human-batch-size", type=int, default=500)
     p.add_argument("--target-accuracy", type=float, default=0.95)

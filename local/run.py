@@ -20,12 +20,12 @@ from pathlib import Path
 
 from . import report, runner
 from .deployment import STATE_DIR, LocalDeployment
-from .sample import Dataset, make_sample
+from .sample import Dataset, make_sample, positive_int
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="make run ARGS=...", description=__doc__.split("\n\n")[0])
-    p.add_argument("--size", type=int, default=10_000, help="items in the sample (default 10,000)")
+    p.add_argument("--size", type=positive_int, default=10_000, help="items in the sample (default 10,000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample and of every random choice")
     p.add_argument(
         "--prelabeled", type=float, default=0.2, help="share of the sample that arrives labeled (default 0.2)"

@@ -8,6 +8,7 @@ other CSV works with --text-column / --label-column.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import gzip
 import json
@@ -64,11 +65,23 @@ class Sample:
         return paths
 
 
+def positive_int(text: str) -> int:
+    """argparse type for counts: a clear message instead of a traceback (or a deployment) for 0 or -5."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _open(path: Path):
+    # utf-8-sig: spreadsheet programs write a byte-order mark, which would otherwise stick to the first column name
     return (
-        gzip.open(path, "rt", encoding="utf-8", newline="")
+        gzip.open(path, "rt", encoding="utf-8-sig", newline="")
         if path.suffix == ".gz"
-        else path.open(encoding="utf-8", newline="")
+        else path.open(encoding="utf-8-sig", newline="")
     )
 
 
@@ -111,6 +124,8 @@ def make_sample(
     """`size` random rows; the first `prelabeled_fraction` of them (in random order) carry their label, as
     the AWS sample's 20% pre-labeled seed did. With `label_noise`, that fraction of the labels people give
     (pre-labels and workers' answers alike) is a random wrong class; the true labels stay apart."""
+    if size < 2:
+        raise SystemExit(f"the sample needs at least 2 items; asked for {size}")
     rows = read_rows(dataset)
     if size > len(rows):
         raise SystemExit(f"{dataset.path} has {len(rows)} usable rows; asked for {size}")

@@ -232,3 +232,19 @@ def test_answers_to_a_task_nobody_waits_for_are_not_uploaded(task_setup):
         with pytest.raises(tasks.TaskError, match="TaskTimedOut"):
             tasks.submit(workspace.s3, sfn, task, answers)
     assert "answers.manifest" not in " ".join(workspace.keys("runs/"))
+
+
+def test_texts_with_unicode_line_separators_stay_one_item(task_setup):
+    """JSON allows U+2028, U+0085 and form feeds unescaped in strings; str.splitlines() would cut there."""
+    workspace, task, _ = task_setup
+    texts = ["first\u2028second", "next\u0085line", "page\x0cbreak"]
+    body = "".join(
+        json.dumps({"source": text, "al:record-id": i}, ensure_ascii=False) + "\n" for i, text in zip((3, 8, 15), texts)
+    )
+    workspace.put_bytes("runs/run-1/batches/news-0a1b2c3d-h0001/input.manifest", body.encode())
+    records = tasks.batch_records(workspace.s3, task)
+    assert [r["source"] for r in records] == texts
+    exported = tasks.export_csv(records)
+    assert all(text in exported for text in texts)
+    answers = '{"al:record-id": 3, "label": "Business", "note": "a\u2028b"}\r\n{"al:record-id": 8, "label": 1}\n'
+    assert [a["category"] for a in answers_for(task_setup, answers, "jsonl")] == [0, 1]

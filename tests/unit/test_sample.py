@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from local.sample import KEY_FIELD, Dataset, make_sample
 
 
@@ -29,3 +31,22 @@ def test_label_noise_corrupts_pre_labels_and_answers_alike_and_keeps_the_truth_a
 def test_no_labels_in_the_input_for_the_unlabeled_protocol():
     sample = make_sample(Dataset.bundled(), 500, seed=1, prelabeled_fraction=0.0, label_noise=0.02)
     assert not any("category" in line for line in sample.manifest)
+
+
+def test_a_csv_with_a_byte_order_mark_is_read_like_any_other(tmp_path):
+    path = tmp_path / "spreadsheet.csv"
+    rows = "".join(f"headline number {i},{'ab'[i % 2]}\r\n" for i in range(20))
+    path.write_bytes("\ufefftext,label\r\n".encode() + rows.encode())  # as Excel writes "CSV UTF-8"
+    sample = make_sample(Dataset(path, "text", "label"), 10, seed=0, prelabeled_fraction=0.2)
+    assert len(sample.manifest) == 10 and sample.label_config["labels"] == [{"label": "a"}, {"label": "b"}]
+
+
+@pytest.mark.parametrize("size", ["0", "-5", "ten"])
+def test_a_bad_size_is_refused_before_anything_is_deployed(size, capsys):
+    from local import bench, run
+
+    for main in (run.parse, bench.main):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--size", size])
+        assert exit_info.value.code == 2  # argparse's usage error, not a traceback
+    assert "--size" in capsys.readouterr().err
