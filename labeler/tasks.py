@@ -247,11 +247,35 @@ def submit(s3: Any, sfn: Any, task: Task, answers: list[dict]) -> dict:
         ) from None
     loc = S3Uri.parse(task.document["AnswerS3Uri"])
     body = b"".join(dumps_line(line) for line in answers)
-    s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=body, ContentType="application/jsonlines")
+    try:  # write-once: of two people submitting one batch, exactly one uploads
+        s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=body, ContentType="application/jsonlines", IfNoneMatch="*")
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in {"PreconditionFailed", "ConditionalRequestConflict"}:
+            raise
+        if _labels(_get(s3, task.document["AnswerS3Uri"]), task.attribute) != _labels(body, task.attribute):
+            raise TaskError(
+                f"{task.job_name} was answered by someone else a moment ago: your answers were not sent, "
+                "and nothing changed"
+            ) from None
+        # The same answers are already there: an earlier submit uploaded them, then could not complete the
+        # task. Completing it now is what that submit should have done.
     output = {"JobName": task.job_name, "LabeledManifestS3Uri": task.document["AnswerS3Uri"]}
     schemas.check(output, "labeled-batch.schema.json", InvalidLabeledBatch)
-    sfn.send_task_success(taskToken=task.document["TaskToken"], output=json.dumps(output))
+    try:
+        sfn.send_task_success(taskToken=task.document["TaskToken"], output=json.dumps(output))
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        raise TaskError(
+            f"the answers are in {task.document['AnswerS3Uri']}, but the workflow no longer waits for "
+            f"{task.job_name} ({code}): it was completed by someone else, timed out or stopped"
+        ) from None
     return output
+
+
+def _labels(body: bytes, attribute: str) -> list[tuple[int, Any]]:
+    """What an answer file says, without its timestamps: (record id, label) per line."""
+    lines = (json.loads(text) for _, text in json_lines(body.decode()))
+    return [(line[RECORD_ID_KEY], line.get(attribute)) for line in lines]
 
 
 def fail(sfn: Any, task: Task, error: str, cause: str) -> None:

@@ -130,6 +130,40 @@ def test_submit_uploads_then_sends_the_token(task_setup):
     assert workspace.read_lines(task.document["AnswerS3Uri"]) == answers
 
 
+def test_of_two_people_submitting_one_batch_exactly_one_gets_through(task_setup):
+    workspace, task, _ = task_setup
+    first = answers_for(task_setup, "al:record-id,label\n3,Business\n8,Business\n")
+    second = answers_for(task_setup, "al:record-id,label\n3,Entertainment\n")
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    output = json.dumps({"JobName": task.job_name, "LabeledManifestS3Uri": task.document["AnswerS3Uri"]})
+    with Stubber(sfn) as stub:
+        stub.add_response("send_task_heartbeat", {}, {"taskToken": "token-123"})
+        stub.add_response("send_task_success", {}, {"taskToken": "token-123", "output": output})
+        # the second submitter checked the task while it was still waiting (a race), then uploads
+        stub.add_response("send_task_heartbeat", {}, {"taskToken": "token-123"})
+        tasks.submit(workspace.s3, sfn, task, first)
+        with pytest.raises(tasks.TaskError, match="answered by someone else a moment ago: .* nothing changed"):
+            tasks.submit(workspace.s3, sfn, task, second)
+        stub.assert_no_pending_responses()  # one SendTaskSuccess, for the answers that were stored
+    assert workspace.read_lines(task.document["AnswerS3Uri"]) == first
+
+
+def test_a_submit_whose_upload_worked_but_completion_failed_can_be_repeated(task_setup):
+    workspace, task, _ = task_setup
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    output = json.dumps({"JobName": task.job_name, "LabeledManifestS3Uri": task.document["AnswerS3Uri"]})
+    with Stubber(sfn) as stub:
+        stub.add_response("send_task_heartbeat", {}, {"taskToken": "token-123"})
+        stub.add_client_error("send_task_success", "ServiceUnavailable", http_status_code=503)
+        stub.add_response("send_task_heartbeat", {}, {"taskToken": "token-123"})
+        stub.add_response("send_task_success", {}, {"taskToken": "token-123", "output": output})
+        with pytest.raises(tasks.TaskError, match="the answers are in .* no longer waits"):
+            tasks.submit(workspace.s3, sfn, task, answers_for(task_setup, "al:record-id,label\n3,Business\n"))
+        # the same answers again (new timestamps): the stored file is kept and the task completed
+        tasks.submit(workspace.s3, sfn, task, answers_for(task_setup, "al:record-id,label\n3,Business\n"))
+        stub.assert_no_pending_responses()
+
+
 def test_pending_tasks_are_found_and_answered_ones_are_not(task_setup):
     workspace, task, _ = task_setup
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
@@ -239,7 +273,8 @@ def test_texts_with_unicode_line_separators_stay_one_item(task_setup):
     workspace, task, _ = task_setup
     texts = ["first\u2028second", "next\u0085line", "page\x0cbreak"]
     body = "".join(
-        json.dumps({"source": text, "al:record-id": i}, ensure_ascii=False) + "\n" for i, text in zip((3, 8, 15), texts)
+        json.dumps({"source": text, "al:record-id": i}, ensure_ascii=False) + "\n"
+        for i, text in zip((3, 8, 15), texts, strict=True)
     )
     workspace.put_bytes("runs/run-1/batches/news-0a1b2c3d-h0001/input.manifest", body.encode())
     records = tasks.batch_records(workspace.s3, task)
