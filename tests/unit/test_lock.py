@@ -51,3 +51,21 @@ def test_different_output_paths_do_not_interfere(workspace):
 
 def test_an_unknown_execution_is_not_running(aws):
     assert lock.execution_is_running("arn:aws:states:us-east-1:123456789012:execution:nope:gone") is False
+
+
+def test_a_stopped_holder_never_deletes_its_successors_lock(workspace, monkeypatch):
+    """FIRST was stopped; its late release reads the lock (still FIRST's), SECOND takes over, then FIRST
+    deletes: the delete is conditional on what FIRST read, so SECOND keeps the lock."""
+    lock.acquire(OUT, FIRST, "t0", is_running=lambda arn: True)
+    s3 = lock.client("s3")
+    read = s3.get_object
+
+    def read_then_lose_the_race(**kwargs):
+        response = read(**kwargs)
+        monkeypatch.setattr(s3, "get_object", read)
+        lock.acquire(OUT, SECOND, "t1", is_running=lambda arn: False)  # the takeover lands in between
+        return response
+
+    monkeypatch.setattr(s3, "get_object", read_then_lose_the_race)
+    lock.release(OUT, FIRST)
+    assert holder(workspace) == SECOND

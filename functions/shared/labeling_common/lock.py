@@ -56,17 +56,24 @@ def acquire(output_uri: str, execution_arn: str, at: str, is_running: Callable[[
 
 
 def release(output_uri: str, execution_arn: str) -> None:
-    """Delete the lock if this execution holds it (a lock someone else took over is left alone)."""
+    """Delete the lock if this execution holds it. The delete is conditional on the ETag that was read
+    (If-Match): a lock another execution took over in between — after this one was stopped, say — is left
+    alone, never deleted from under its new holder."""
     loc = s3io.S3Uri.parse(layout.lock(output_uri))
     s3 = client("s3")
     try:
-        holder = json.loads(s3.get_object(Bucket=loc.bucket, Key=loc.key)["Body"].read())
+        current = s3.get_object(Bucket=loc.bucket, Key=loc.key)
     except ClientError as error:
         if s3io.is_not_found(error):
             return
         raise
-    if holder["execution_arn"] == execution_arn:
-        s3.delete_object(Bucket=loc.bucket, Key=loc.key)
+    if json.loads(current["Body"].read())["execution_arn"] != execution_arn:
+        return
+    try:
+        s3.delete_object(Bucket=loc.bucket, Key=loc.key, IfMatch=current["ETag"])
+    except ClientError as error:
+        if not (_conflict(error) or s3io.is_not_found(error)):
+            raise
 
 
 def execution_is_running(execution_arn: str) -> bool:
