@@ -26,6 +26,8 @@ BUILTIN_DEFAULTS = {
     "LabelingTimeoutSeconds": 604800,
 }
 
+TEXT_FIELDS = ("source",)  # "source-ref" is refused by the schema already (Ground Truth reserves "-ref")
+
 SETTINGS = {  # request/default key -> config key
     "TargetAccuracy": "target_accuracy",
     "ConfidenceLevel": "confidence_level",
@@ -60,6 +62,12 @@ def normalize(request: dict, defaults: dict, sagemaker_role_arn: str, job_prefix
     job_prefix: the deployment's SageMaker job-name prefix (JOB_NAME_PREFIX). Every job name starts with it,
     so the state machines' IAM policies can allow exactly the jobs this deployment creates."""
     schemas.check(request, "labeling-job-request.schema.json", InvalidInput)
+    if request["LabelAttributeName"] in TEXT_FIELDS:
+        raise InvalidInput(
+            f"{request['LabelAttributeName']!r} is where a manifest line keeps its text; name the label "
+            "attribute otherwise (e.g. 'category')",
+            field="$.LabelAttributeName",
+        )
     merged = check_defaults(defaults)
     overrides = request.get("ActiveLearningConfig", {})
     settings = {key: overrides.get(key, merged[key]) for key in SETTINGS}

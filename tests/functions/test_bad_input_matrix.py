@@ -57,6 +57,12 @@ REQUEST_CASES = [
     ),
     ("no label attribute", req(lambda r: r.pop("LabelAttributeName")), "InvalidInput", "$.LabelAttributeName"),
     (
+        "attribute named like the text field",
+        req(lambda r: r.update(LabelAttributeName="source")),
+        "InvalidInput",
+        "$.LabelAttributeName",
+    ),
+    (
         "prefix with spaces",
         req(lambda r: r.update(LabelingJobNamePrefix="my job")),
         "InvalidInput",
@@ -111,12 +117,15 @@ LABEL_CONFIG_CASES = [
 MANIFEST_CASES = [  # (case, third line of the manifest, message)
     ("invalid JSON", b'{"source": "unterminated', "not valid JSON"),
     ("not an object", b'["source", "x"]', "must be a JSON object"),
-    ("no source", b'{"text": "x"}', "is not valid under any of the given schemas"),
+    ("no source", b'{"text": "x"}', "needs exactly one of 'source' (the text) or 'source-ref'"),
     (
         "source and source-ref",
         b'{"source": "x", "source-ref": "s3://labeling-bucket/a.txt"}',
-        "is not valid under any of the given schemas",
+        "this one has both",
     ),
+    ("NaN", b'{"source": "x", "score": NaN}', "NaN is not JSON"),
+    ("number out of range", b'{"source": "x", "score": 1e999}', "the number 1e999 is out of range"),
+    ("lone surrogate", b'{"source": "broken \\ud800 text"}', "lone surrogate escape"),
     ("label out of range", b'{"source": "x", "category": 4}', "4 is greater than the maximum of 3"),
     ("label as a name", b'{"source": "x", "category": "Business"}', "is not of type 'integer'"),
     ("metadata without label", b'{"source": "x", "category-metadata": {"human-annotated": "yes"}}', "dependency"),

@@ -79,8 +79,8 @@ INPUT = LineChecker("category", CATEGORIES, InvalidManifest, mode="input")
 @pytest.mark.parametrize(
     "record,message",
     [
-        ({"text": "no source"}, "is not valid under any of the given schemas"),
-        ({"source": "a", "source-ref": "s3://bucket/a.txt"}, "is not valid under any of the given schemas"),
+        ({"text": "no source"}, "needs exactly one of 'source' (the text) or 'source-ref'"),
+        ({"source": "a", "source-ref": "s3://bucket/a.txt"}, "this one has both"),
         ({"source": 12}, "12 is not of type 'string'"),
         ({"source-ref": "http://x/y"}, "does not match"),
         ({"source": "a", "category": 4}, "4 is greater than the maximum of 3"),

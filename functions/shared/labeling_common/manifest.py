@@ -93,6 +93,13 @@ class LineChecker:
                     raise self.error_cls(
                         f"{where}: the key {key!r} is reserved for the workflow's record id", field=f"line {line_no}"
                     )
+            if ("source" in record) == ("source-ref" in record):  # the schema's oneOf says this less plainly
+                has = "both" if "source" in record else "neither"
+                raise self.error_cls(
+                    f"{where}: a line needs exactly one of 'source' (the text) or 'source-ref' (the s3:// URI of "
+                    f"the text); this one has {has}",
+                    field=f"line {line_no}",
+                )
         found = schemas.find_error(record, self._validator)
         if found is not None:
             path, message = found

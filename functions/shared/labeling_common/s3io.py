@@ -10,6 +10,7 @@ customers), no whole objects in memory.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -85,12 +86,36 @@ def iter_raw_lines(uri: str) -> Iterator[tuple[int, bytes]]:
         body.close()
 
 
+def _finite_number(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: Python reads it as inf, which strict JSON cannot write back
+        raise ValueError(f"the number {text} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON (strict parsers refuse it)")
+
+
+def parse_line(raw: bytes) -> Any:
+    """One JSON value as strict JSON: NaN, Infinity and numbers out of float range are refused (they could
+    not be written back as JSON), and so are lone surrogate escapes such as "\\ud800" (not Unicode: they
+    could not be written back as UTF-8). Raises ValueError (or UnicodeDecodeError) saying what is wrong."""
+    value = json.loads(raw, parse_float=_finite_number, parse_constant=_no_constant)
+    if b"\\ud" in raw.lower():  # only a \uD800-\uDFFF escape can smuggle a surrogate into valid UTF-8
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("a text holds a lone surrogate escape (\\ud800-\\udfff): not valid Unicode") from None
+    return value
+
+
 def iter_json_lines(uri: str, *, what: str = "manifest") -> Iterator[tuple[int, dict]]:
     """Yield (line number, object) for every line; a line that is not a JSON object raises InvalidManifest."""
     for line_no, raw in iter_raw_lines(uri):
         try:
-            record = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            record = parse_line(raw)
+        except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors too
             raise InvalidManifest(f"{what} {uri}: not valid JSON ({error})", field=f"line {line_no}") from None
         if not isinstance(record, dict):
             raise InvalidManifest(f"{what} {uri}: a line must be a JSON object", field=f"line {line_no}")
