@@ -16,8 +16,9 @@ def lambda_handler(event: dict, context: object) -> dict:
     config = event["config"]
     lock.acquire(config["output_uri"], event["execution"]["arn"], checkpoint.now(), lock.execution_is_running)
     saved = checkpoint.load(config["output_uri"])
+    current = identity(config, s3io.etag(config["manifest_uri"]), s3io.etag(config["label_config_uri"]))
     if saved is not None:
-        resumed = resumed_progress(config, saved, event["execution"]["arn"])
+        resumed = resumed_progress(config, saved, event["execution"]["arn"], current)
         checkpoint.save(config, resumed, attempt_owner=event["execution"]["arn"])
         logger.info(
             "resuming run",
@@ -29,14 +30,18 @@ def lambda_handler(event: dict, context: object) -> dict:
         return resumed
 
     run = layout.run_id(config["output_uri"], event["execution"]["name"])
-    categories = LabelCategories.from_config(s3io.read_json(config["label_config_uri"]))
+    categories = LabelCategories.from_config(
+        s3io.read_json(config["label_config_uri"], if_match=current["label_config_etag"])
+    )
     checker = LineChecker(config["label_attribute"], categories, InvalidManifest, mode="input")
     tally = Tally(config["label_attribute"])
     working_uri = layout.working_manifest(config["output_uri"], 0)
     encryption = s3io.encryption_args(config["kms_key_id"])
     with s3io.JsonLinesWriter(working_uri, encryption=encryption) as writer:
         for record in number_records(
-            s3io.iter_json_lines(config["manifest_uri"], what="input manifest"), checker, tally
+            s3io.iter_json_lines(config["manifest_uri"], what="input manifest", if_match=current["manifest_etag"]),
+            checker,
+            tally,
         ):
             writer.write(record)
         counts = counts_or_error(tally, config["manifest_uri"])
@@ -54,7 +59,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     checkpoint.save(
         config,
         state,
-        identity=identity(config),
+        identity=current,
         attempt_owner=event["execution"]["arn"],
         history_entry={"kind": "bootstrap", "step": 0, **counts},
     )

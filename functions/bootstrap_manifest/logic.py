@@ -30,21 +30,46 @@ def number_records(lines: Iterable[tuple[int, dict]], checker: LineChecker, tall
         yield record
 
 
-def identity(config: dict) -> dict:
-    """What must not change between executions that share one output path's checkpoint."""
-    return {key: config[key] for key in ("manifest_uri", "label_attribute", "label_config_uri")}
+IDENTITY_KEYS = ("manifest_uri", "label_attribute", "label_config_uri")
+MANIFEST_FIELD = "$.InputConfig.DataSource.S3DataSource.ManifestS3Uri"
 
 
-def resumed_progress(config: dict, document: dict, execution_arn: str) -> dict:
+def identity(config: dict, manifest_etag: str, label_config_etag: str) -> dict:
+    """What must not change between executions that share one output path's checkpoint: the input's URIs
+    and the content at them (ETags), since a resumed run continues from record ids given to that content."""
+    return {
+        **{key: config[key] for key in IDENTITY_KEYS},
+        "manifest_etag": manifest_etag,
+        "label_config_etag": label_config_etag,
+    }
+
+
+def check_same_input(saved: dict, current: dict) -> None:
+    """A resumed run must be fed what it started with (checkpoints from before ETags were kept: URIs only)."""
+    if {key: saved.get(key) for key in IDENTITY_KEYS} != {key: current[key] for key in IDENTITY_KEYS}:
+        raise InvalidInput(
+            f"already holds a run for { ({key: saved.get(key) for key in IDENTITY_KEYS}) }; use another output path "
+            "for a different manifest, label attribute or label config",
+            field="$.OutputConfig.S3OutputPath",
+        )
+    for key, field, what in (
+        ("manifest_etag", MANIFEST_FIELD, "input manifest"),
+        ("label_config_etag", "$.LabelCategoryConfigS3Uri", "label config"),
+    ):
+        if key in saved and saved[key] != current[key]:
+            raise InvalidInput(
+                f"the {what} changed since this run started (ETag {saved[key]}, now {current[key]}): its record "
+                "ids would no longer match. To label the new content, start with another S3OutputPath; to "
+                "continue this run, put the original object back (with bucket versioning, restore that version)",
+                field=field,
+            )
+
+
+def resumed_progress(config: dict, document: dict, execution_arn: str, current_identity: dict) -> dict:
     """Progress for an execution that continues a run from its checkpoint (settings may have changed). Each
     new execution is a new attempt (its round and job names differ from the failed attempt's); a retry of
     this execution's own bootstrap keeps its attempt."""
-    if document.get("identity") != identity(config):
-        raise InvalidInput(
-            f"already holds a run for {document.get('identity')}; use another output path for a different "
-            "manifest, label attribute or label config",
-            field="$.OutputConfig.S3OutputPath",
-        )
+    check_same_input(document.get("identity") or {}, current_identity)
     saved = document["progress"]
     pending = saved.get("pending_batch")
     selection = (

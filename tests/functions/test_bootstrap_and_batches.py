@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from bootstrap_manifest.handler import lambda_handler as bootstrap
 from prepare_human_batch.handler import lambda_handler as prepare_batch
@@ -62,10 +64,43 @@ def test_a_second_execution_on_the_same_output_path_resumes_from_the_checkpoint(
 
 
 @pytest.mark.parametrize(
+    "key,field",
+    [
+        ("input/input.manifest", "$.InputConfig.DataSource.S3DataSource.ManifestS3Uri"),
+        ("config/class_labels.json", "$.LabelCategoryConfigS3Uri"),
+    ],
+)
+def test_an_input_edited_in_place_is_refused_on_resume(workspace, lambda_context, rows, key, field):
+    """Same URI, other content: the run's record ids belong to the old content, so resuming would mislabel."""
+    workspace.put_lines("input/input.manifest", manifest_records(rows))
+    config = make_config(workspace)
+    bootstrap({"config": config, "execution": EXECUTION}, lambda_context)
+    def run_data():  # the lock changes hands (RecordFailure releases it); the run's data must not change
+        keys = [k for k in workspace.keys("runs/run-1/working/") if not k.endswith("lock.json")]
+        return {k: workspace.read_bytes(workspace.uri(k)) for k in keys}
+
+    before = run_data()
+    original = workspace.read_bytes(workspace.uri(key))
+    if key.endswith(".manifest"):
+        workspace.put_lines(key, manifest_records(list(reversed(rows))))  # the same records, reordered
+    else:
+        document = json.loads(original)
+        document["labels"].reverse()
+        workspace.put_json(key, document)
+    second = {"name": "second", "arn": EXECUTION["arn"].replace("test-execution", "second")}
+    with pytest.raises(InvalidInput, match="changed since this run started .* another S3OutputPath") as error:
+        bootstrap({"config": config, "execution": second}, lambda_context)
+    assert error.value.field == field
+    assert run_data() == before  # nothing written
+    workspace.put_bytes(key, original)  # the original content back: the run resumes
+    assert bootstrap({"config": config, "execution": second}, lambda_context)["attempt"] == 2
+
+
+@pytest.mark.parametrize(
     "bad_line,message",
     [
         (b'{"source": "ok"}\n{"source": "broken"\n', "not valid JSON"),
-        (b'{"source": "ok"}\n{"title": "no source"}\n', "is not valid under any of the given schemas"),
+        (b'{"source": "ok"}\n{"title": "no source"}\n', "needs exactly one of 'source'"),
         (b'{"source": "ok"}\n{"source": "x", "category": 9}\n', "9 is greater than the maximum of 3"),
         (
             b'{"source": "ok"}\n{"source": "x", "topic": 1, "category-metadata": {"human-annotated": "yes"}}\n',

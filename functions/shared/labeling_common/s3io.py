@@ -65,10 +65,18 @@ def exists(uri: str) -> bool:
     return True
 
 
-def iter_raw_lines(uri: str) -> Iterator[tuple[int, bytes]]:
-    """Yield (1-based line number, line bytes without the line ending) for every non-blank line."""
+def etag(uri: str) -> str:
+    """The object's ETag: what identifies its content (a changed object at the same URI has another)."""
     loc = S3Uri.parse(uri)
-    body = client("s3").get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
+    return client("s3").head_object(Bucket=loc.bucket, Key=loc.key)["ETag"]
+
+
+def iter_raw_lines(uri: str, *, if_match: str | None = None) -> Iterator[tuple[int, bytes]]:
+    """Yield (1-based line number, line bytes without the line ending) for every non-blank line.
+    if_match: read only this version of the object (an ETag); a replaced object fails with PreconditionFailed."""
+    loc = S3Uri.parse(uri)
+    condition = {"IfMatch": if_match} if if_match else {}
+    body = client("s3").get_object(Bucket=loc.bucket, Key=loc.key, **condition)["Body"]
     line_no = 0
     pending = b""
     try:
@@ -110,9 +118,9 @@ def parse_line(raw: bytes) -> Any:
     return value
 
 
-def iter_json_lines(uri: str, *, what: str = "manifest") -> Iterator[tuple[int, dict]]:
+def iter_json_lines(uri: str, *, what: str = "manifest", if_match: str | None = None) -> Iterator[tuple[int, dict]]:
     """Yield (line number, object) for every line; a line that is not a JSON object raises InvalidManifest."""
-    for line_no, raw in iter_raw_lines(uri):
+    for line_no, raw in iter_raw_lines(uri, if_match=if_match):
         try:
             record = parse_line(raw)
         except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors too
@@ -122,9 +130,10 @@ def iter_json_lines(uri: str, *, what: str = "manifest") -> Iterator[tuple[int, 
         yield line_no, record
 
 
-def read_json(uri: str) -> Any:
+def read_json(uri: str, *, if_match: str | None = None) -> Any:
     loc = S3Uri.parse(uri)
-    body = client("s3").get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
+    condition = {"IfMatch": if_match} if if_match else {}
+    body = client("s3").get_object(Bucket=loc.bucket, Key=loc.key, **condition)["Body"]
     with body:
         return json.loads(body.read())
 
