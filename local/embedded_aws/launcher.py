@@ -86,8 +86,13 @@ class EmbeddedAWS:
         return self
 
     def _start(self) -> None:
+        from moto.moto_server import werkzeug_app
         from moto.server import ThreadedMotoServer
 
+        # moto answers cross-origin requests from any web page by default (global CORS): a page open in the
+        # user's browser could then read and write this endpoint. Off: only non-browser clients (the AWS CLI,
+        # SDKs, Terraform, the labeling page's own server) use it.
+        werkzeug_app.DISABLE_GLOBAL_CORS = True
         extension.install()
         if self.state_dir is None:
             self.state_dir = Path(tempfile.mkdtemp(prefix="embedded-aws-"))

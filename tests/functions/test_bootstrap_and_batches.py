@@ -75,6 +75,7 @@ def test_an_input_edited_in_place_is_refused_on_resume(workspace, lambda_context
     workspace.put_lines("input/input.manifest", manifest_records(rows))
     config = make_config(workspace)
     bootstrap({"config": config, "execution": EXECUTION}, lambda_context)
+
     def run_data():  # the lock changes hands (RecordFailure releases it); the run's data must not change
         keys = [k for k in workspace.keys("runs/run-1/working/") if not k.endswith("lock.json")]
         return {k: workspace.read_bytes(workspace.uri(k)) for k in keys}

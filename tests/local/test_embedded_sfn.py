@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 import uuid
 
 import pytest
@@ -157,3 +159,25 @@ def test_create_state_machine_rejects_unknown_next(server):
             definition=json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}),
         )
     assert err.value.response["Error"]["Code"] == "InvalidDefinition"
+
+
+def test_web_pages_elsewhere_get_no_cross_origin_access(server):
+    """A page on another site, open in the user's browser, must not be able to read the local endpoint."""
+    request = urllib.request.Request(
+        f"{server.endpoint_url}/",
+        method="OPTIONS",
+        headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            headers = response.headers
+    except urllib.error.HTTPError as error:
+        headers = error.headers
+    assert headers.get("Access-Control-Allow-Origin") is None
+    request = urllib.request.Request(f"{server.endpoint_url}/", headers={"Origin": "http://evil.example"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            headers = response.headers
+    except urllib.error.HTTPError as error:
+        headers = error.headers
+    assert headers.get("Access-Control-Allow-Origin") is None
