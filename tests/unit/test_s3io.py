@@ -69,3 +69,19 @@ def test_intermediate_objects_are_tagged_for_the_expiry_rule(workspace):
                 writer.write({"i": i, "pad": "z" * 100})
         tags = workspace.s3.get_object_tagging(Bucket=workspace.bucket, Key=f"out/train-{size}.jsonl")["TagSet"]
         assert tags == [{"Key": "intermediate", "Value": "true"}]
+
+
+@pytest.mark.parametrize(
+    "body,message",
+    [(None, "no such object"), (b"caf\xe9 au lait", "not UTF-8 text (byte 3")],
+)
+def test_a_source_ref_that_cannot_be_read_is_named_with_its_record(workspace, body, message):
+    from labeling_common.model_config import text_of
+
+    if body is not None:
+        workspace.put_bytes("texts/1.txt", body)
+    record = {"al:record-id": 41, "source-ref": workspace.uri("texts/1.txt")}
+    with pytest.raises(InvalidManifest) as error:
+        text_of(record, s3io.read_text)
+    assert message in str(error.value) and "texts/1.txt" in str(error.value)
+    assert error.value.field == "record 41 (source-ref)"

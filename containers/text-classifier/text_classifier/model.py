@@ -169,6 +169,13 @@ class TextModel:
         self.classes = np.zeros(0, dtype=np.int64)
         self.constant: np.ndarray | None = None  # the prediction when there is nothing to learn from
 
+    @classmethod
+    def knowing_nothing(cls, params: Params, num_classes: int) -> TextModel:
+        """A model without training data: every class equally likely."""
+        model = cls(params, num_classes)
+        model.constant = np.full(num_classes, 1.0 / num_classes)
+        return model
+
     def fit(self, texts: Sequence[str], labels: Sequence[int]) -> TextModel:
         return self.fit_rows(Analysis(self.params, texts), np.arange(len(texts)), labels)
 
@@ -269,7 +276,11 @@ def train_bundle(examples: Sequence[Example], params: Params, num_classes: int) 
     for k in range(int(fold_ids.max(initial=-1)) + 1):
         rows = np.flatnonzero(fold_ids != k)
         if len(rows) == 0:
-            raise ValueError(f"fold model {k} would have no training lines: every line has {FOLD_KEY} {k}")
+            # Every line is in fold k (a run with a handful of labels): this fold model has nothing to learn
+            # from, so it knows nothing — uniform probabilities, zero margin, never confident enough to
+            # auto-label — instead of failing the round after people have labeled.
+            folds.append(TextModel.knowing_nothing(params, num_classes))
+            continue
         folds.append(TextModel(params, num_classes).fit_rows(analysis, rows, labels[rows]))
     return Bundle(num_classes=num_classes, full=full, folds=folds)
 

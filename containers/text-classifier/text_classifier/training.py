@@ -160,9 +160,12 @@ def run() -> dict[str, Any]:
     LOG.info("classes: %d; train lines per class: %s", num_classes, dict(sorted(counts.items())))
     n_folded = sum(e.fold is not None for e in train)
     if n_folded == len(train) and len({e.fold for e in train}) == 1:
-        raise TrainingError(
-            f'every training line has "{FOLD_KEY}" {train[0].fold}: fold model {train[0].fold} would have '
-            "no training lines (cross-fitting needs lines in at least two folds, or lines without a fold)"
+        LOG.warning(
+            'every training line has "%s" %s: fold model %s has nothing to learn from and predicts uniform '
+            "probabilities (the workflow then certifies none of the items it scores)",
+            FOLD_KEY,
+            train[0].fold,
+            train[0].fold,
         )
     from .model import save, train_bundle
 

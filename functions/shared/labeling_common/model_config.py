@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 
 from . import schemas
-from .errors import InvalidEvent
+from .errors import InvalidEvent, InvalidManifest
 from .layout import seeded_hash
 from .manifest import RECORD_ID_KEY
 
@@ -27,8 +27,14 @@ def fold_of(seed: int, record_id: int, folds: int) -> int:
 
 
 def text_of(record: dict, fetch: TextFetcher) -> str:
-    """The item's text: inline `source`, or the object `source-ref` points at."""
-    return record["source"] if "source" in record else fetch(record["source-ref"])
+    """The item's text: inline `source`, or the object `source-ref` points at (a missing or unreadable object
+    is named with the record it belongs to)."""
+    if "source" in record:
+        return record["source"]
+    try:
+        return fetch(record["source-ref"])
+    except InvalidManifest as error:
+        raise InvalidManifest(str(error), field=f"record {record[RECORD_ID_KEY]} (source-ref)") from None
 
 
 def model_line(record: dict, fetch: TextFetcher, **extra: object) -> dict:

@@ -245,12 +245,23 @@ def iter_records(uri: str) -> Iterator[dict]:
 def read_text(uri: str, *, max_bytes: int = 1024 * 1024) -> str:
     """A small UTF-8 text object (the target of a manifest line's `source-ref`)."""
     loc = S3Uri.parse(uri)
-    body = client("s3").get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
+    try:
+        body = client("s3").get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
+    except ClientError as error:
+        if is_not_found(error):
+            raise InvalidManifest(f"source-ref {uri}: no such object", field="source-ref") from None
+        raise
     with body:
         data = body.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise InvalidManifest(f"{uri} is larger than {max_bytes} bytes; text items must be small", field="source-ref")
-    return data.decode("utf-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidManifest(
+            f"source-ref {uri}: not UTF-8 text (byte {error.start}: {data[error.start : error.start + 1]!r})",
+            field="source-ref",
+        ) from None
 
 
 def load_validation_set(uri: str | None) -> dict[int, int]:
