@@ -179,7 +179,27 @@ def test_pending_tasks_are_found_and_answered_ones_are_not(task_setup):
         )
         assert [t.uri for t in tasks.find_tasks(workspace.s3, sfn, workspace.uri("runs/"))] == [task.uri]
     workspace.put_bytes(task.document["AnswerS3Uri"][len("s3://labeling-bucket/") :], b"")
+    history = [{"kind": "human_batch", "step": 1, "job_name": task.job_name}]
+    workspace.put_json("runs/run-1/working/checkpoint.json", {"history": history})  # the run merged it
     assert tasks.find_tasks(workspace.s3, sfn, "s3://labeling-bucket") == []
+
+
+def test_a_task_whose_answers_were_uploaded_but_never_merged_stays_listed(task_setup):
+    """The upload worked, SendTaskSuccess did not: the execution still waits, so the task must stay on the
+    page (and in `labeler tasks`) for the answers to be submitted again."""
+    workspace, task, _ = task_setup
+    workspace.put_bytes(task.document["AnswerS3Uri"][len("s3://labeling-bucket/") :], b"")
+    workspace.put_json("runs/run-1/working/checkpoint.json", {"history": [{"kind": "bootstrap", "step": 0}]})
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    running = {
+        "status": "RUNNING",
+        "executionArn": task.document["ExecutionArn"],
+        "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:loop",
+        "startDate": "2026-11-29T04:00:00Z",
+    }
+    with Stubber(sfn) as stub:
+        stub.add_response("describe_execution", running)
+        assert [t.job_name for t in tasks.find_tasks(workspace.s3, sfn, workspace.uri("runs/"))] == [task.job_name]
 
 
 def test_cli_export_and_dry_run(task_setup, tmp_path, capsys):
