@@ -19,8 +19,14 @@ def deployment(tmp_path_factory):
         yield deployed
 
 
-def run_workflow(deployment, tmp_path, name, size, run_name=None, prelabeled=0.2, **options):
-    sample = make_sample(Dataset.bundled(), size, seed=options.pop("sample_seed", 5), prelabeled_fraction=prelabeled)
+def run_workflow(deployment, tmp_path, name, size, run_name=None, prelabeled=0.2, label_noise=0.0, **options):
+    sample = make_sample(
+        Dataset.bundled(),
+        size,
+        seed=options.pop("sample_seed", 5),
+        prelabeled_fraction=prelabeled,
+        label_noise=label_noise,
+    )
     files = sample.write(tmp_path / "sample")
     run = runner.start(deployment, sample, runner.RunOptions(name=name, **options), files["answers"], run_name=run_name)
     return sample, run

@@ -34,6 +34,27 @@ def test_callback_backend_end_to_end(deployment, tmp_path):
     assert any(job.startswith("labeling-job/al-local-news-") for job in human_jobs)  # answered through callback tasks
 
 
+def test_noisy_labels_are_stored_as_people_gave_them_and_measured_both_ways(deployment, tmp_path):
+    """`--label-noise`: 3% of the pre-labels and of the workers' answers are wrong. The workflow must keep
+    every human label as given (it cannot know the truth), and the measurement must tell agreement with
+    people (what the claim certifies) from accuracy against the truth."""
+    sample, run = run_workflow(
+        deployment, tmp_path, "e2e-noise", 1500, human_batch_size=300, seed=8, sample_seed=8, label_noise=0.03
+    )
+    output = runner.wait(deployment, run, on_progress=lambda line: None)
+    summary = runner.measure(deployment, run, output, tmp_path / "result")
+    final = check_final_manifest(sample, summary)
+    human = [line for line in final if line.get("category-metadata", {}).get("human-annotated") == "yes"]
+    assert human and all(line["category"] == sample.given[line[KEY_FIELD]] for line in human)
+    wrong = [line for line in human if line["category"] != sample.truth[line[KEY_FIELD]]]
+    assert 0.01 * len(human) < len(wrong) < 0.06 * len(human)  # the noise reached the run, pre-labels and answers
+    auto = [line for line in final if line.get("category-metadata", {}).get("human-annotated") == "no"]
+    if auto:  # measured both ways, each from the final manifest
+        agree = sum(line["category"] == sample.given[line[KEY_FIELD]] for line in auto) / len(auto)
+        right = sum(line["category"] == sample.truth[line[KEY_FIELD]] for line in auto) / len(auto)
+        assert (summary["auto_label_agreement"], summary["auto_label_accuracy"]) == (round(agree, 5), round(right, 5))
+
+
 def test_ground_truth_backend_end_to_end(deployment, tmp_path):
     sample, run = run_workflow(
         deployment,
