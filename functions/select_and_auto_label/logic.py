@@ -102,13 +102,41 @@ class Threshold:
     estimated_accuracy: float | None
 
 
-def items_to_certify(target: float, level: float, error_rate: float = 0.0) -> int:
-    """Fewest validation items for which a record with this observed error rate certifies `target` at
-    significance `level` (error_rate 0: a perfect record)."""
-    n = 1
-    while clopper_pearson_lower(n - math.floor(n * error_rate), n, 1.0 - level) < target:
-        n += 1
-    return n
+def items_to_certify(target: float, level: float, error_rate: float = 0.0, limit: int = 10**7) -> int:
+    """Fewest validation items for which a record with this observed error rate (floor(n * error_rate) wrong)
+    certifies `target` at significance `level` (error_rate 0: a perfect record); limit + 1 if more than
+    `limit` would be needed. With k wrong fixed, the bound rises with n, so the counts are searched segment
+    by segment (one segment per k) with a bisection each: exact, and fast even for a 99.9% target."""
+
+    def errors(n: int) -> int:
+        return math.floor(n * error_rate)
+
+    def certifies(n: int) -> bool:
+        return clopper_pearson_lower(n - errors(n), n, 1.0 - level) >= target
+
+    low = 1
+    while low <= limit:
+        k = errors(low)
+        high = low  # the last count with k errors (doubling, then bisection on the error count)
+        step = 1
+        while high + step <= limit + 1 and errors(high + step) == k:
+            high += step
+            step *= 2
+        while step > 1:
+            step //= 2
+            if high + step <= limit + 1 and errors(high + step) == k:
+                high += step
+        if certifies(high):
+            first = low
+            while first < high:  # the first certifying count of this segment
+                middle = (first + high) // 2
+                if certifies(middle):
+                    high = middle
+                else:
+                    first = middle + 1
+            return first
+        low = high + 1
+    return limit + 1
 
 
 def minimum_items(target: float, confidence: float) -> int:
@@ -138,7 +166,7 @@ def search_plan(scores: list[float], prior_items: int, target: float, confidence
         return SearchPlan((), ())
     share = (1.0 - confidence) / len(ENTRY_ERROR_RATES)
     entries = [
-        min(m, max(1, items_to_certify(target, share, rate * (1.0 - target)) - prior_items))
+        min(m, max(1, items_to_certify(target, share, rate * (1.0 - target), limit=prior_items + m) - prior_items))
         for rate in ENTRY_ERROR_RATES
     ]
     first = entries[0]

@@ -37,6 +37,23 @@ def test_minimum_items_matches_clopper_pearson():
     assert minimum_items(0.95, 0.95) == 59  # 59/59 correct is the least that certifies 95%
 
 
+@pytest.mark.parametrize("target,rate", [(0.9, 0.0), (0.95, 0.02), (0.95, 0.03), (0.99, 0.004)])
+def test_items_to_certify_is_the_first_count_that_certifies(target, rate):
+    import math
+
+    from select_and_auto_label.logic import items_to_certify
+
+    from labeling_common.stats import clopper_pearson_lower
+
+    def certifies(n):
+        return clopper_pearson_lower(n - math.floor(n * rate), n, 1 - 0.05 / 3) >= target
+
+    n = items_to_certify(target, 0.05 / 3, rate)
+    assert certifies(n) and not any(certifies(m) for m in range(1, n))
+    assert items_to_certify(target, 0.05 / 3, rate, limit=n - 1) == n  # limit + 1: more would be needed
+    assert items_to_certify(0.95, 0.05, 0.06, limit=5000) == 5001  # 6% wrong never certifies 95%
+
+
 def test_threshold_certifies_the_target_on_the_validation_items():
     choice = calibrate(synthetic(2000, 1, accuracy_curve), 0, 0, 0.95, 0.95)
     assert choice.value is not None and choice.lower_bound >= 0.95
