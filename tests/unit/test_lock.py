@@ -69,3 +69,19 @@ def test_a_stopped_holder_never_deletes_its_successors_lock(workspace, monkeypat
     monkeypatch.setattr(s3, "get_object", read_then_lose_the_race)
     lock.release(OUT, FIRST)
     assert holder(workspace) == SECOND
+
+
+def test_a_late_commit_of_a_stopped_execution_never_overwrites_its_successors_progress(workspace, monkeypatch):
+    """The checkpoint is written only over the version its writer read: a step that read it, then lost the
+    run to another execution that committed, fails with WorkflowLocked and changes nothing."""
+    from labeling_common import checkpoint, s3io
+
+    config = {"output_uri": OUT, "kms_key_id": None}
+    checkpoint.save(config, {"step": 0}, identity={"manifest_uri": "s3://x/m"})
+    stale = s3io.read_json_with_etag(OUT + "working/checkpoint.json")  # the stopped execution's read
+    checkpoint.save(config, {"step": 1})  # the successor commits
+    monkeypatch.setattr(s3io, "read_json_with_etag", lambda uri: stale)
+    with pytest.raises(WorkflowLocked, match="another execution has taken over"):
+        checkpoint.save(config, {"step": 99})
+    monkeypatch.undo()
+    assert checkpoint.load(OUT)["progress"] == {"step": 1}

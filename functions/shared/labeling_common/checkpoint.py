@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from botocore.exceptions import ClientError
 
 from . import layout, s3io
+from .errors import WorkflowLocked
 
 
 def now() -> str:
@@ -20,11 +21,15 @@ def now() -> str:
 
 
 def load(output_uri: str) -> dict | None:
+    return _load_with_etag(output_uri)[0]
+
+
+def _load_with_etag(output_uri: str) -> tuple[dict | None, str | None]:
     try:
-        return s3io.read_json(layout.checkpoint(output_uri))
+        return s3io.read_json_with_etag(layout.checkpoint(output_uri))
     except ClientError as error:
         if s3io.is_not_found(error):
-            return None
+            return None, None
         raise
 
 
@@ -39,14 +44,32 @@ def save(
     """Write progress (and append one history entry) to the checkpoint; return the document written.
     attempt_owner: the execution the current attempt number belongs to (set by Bootstrap)."""
     output_uri = config["output_uri"]
-    document = load(output_uri) or {"identity": identity or {}, "created_at": now(), "history": []}
+    document, etag = _load_with_etag(output_uri)
+    document = document or {"identity": identity or {}, "created_at": now(), "history": []}
     history = [entry for entry in document["history"] if not _same_step(entry, history_entry)]
     if history_entry is not None:
         history.append(history_entry)
     document.update(progress=progress, history=history, updated_at=now())
     if attempt_owner is not None:
         document["attempt_owner"] = attempt_owner
-    s3io.write_json(layout.checkpoint(output_uri), document, encryption=s3io.encryption_args(config.get("kms_key_id")))
+    # Fenced: written only over the version read above (If-Match), or only if none exists (If-None-Match).
+    # A step of a stopped execution that commits late, after another execution took the run over and
+    # committed, fails instead of overwriting its successor's progress.
+    try:
+        s3io.write_json(
+            layout.checkpoint(output_uri),
+            document,
+            encryption=s3io.encryption_args(config.get("kms_key_id")),
+            condition={"IfMatch": etag} if etag else {"IfNoneMatch": "*"},
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in {"PreconditionFailed", "ConditionalRequestConflict"}:
+            raise WorkflowLocked(
+                "the run's checkpoint changed while this step ran: another execution has taken over this "
+                "output path; this step's result was not committed",
+                field="$.OutputConfig.S3OutputPath",
+            ) from None
+        raise
     return document
 
 

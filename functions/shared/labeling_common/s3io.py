@@ -138,7 +138,16 @@ def read_json(uri: str, *, if_match: str | None = None) -> Any:
         return json.loads(body.read())
 
 
-def write_json(uri: str, value: Any, *, encryption: dict | None = None) -> None:
+def read_json_with_etag(uri: str) -> tuple[Any, str]:
+    """A JSON object and the ETag of the version read (for a later conditional write over it)."""
+    loc = S3Uri.parse(uri)
+    response = client("s3").get_object(Bucket=loc.bucket, Key=loc.key)
+    with response["Body"] as body:
+        return json.loads(body.read()), response["ETag"]
+
+
+def write_json(uri: str, value: Any, *, encryption: dict | None = None, condition: dict | None = None) -> None:
+    """condition: {"IfMatch": etag} or {"IfNoneMatch": "*"}, a conditional write (PreconditionFailed if not met)."""
     loc = S3Uri.parse(uri)
     client("s3").put_object(
         Bucket=loc.bucket,
@@ -146,6 +155,7 @@ def write_json(uri: str, value: Any, *, encryption: dict | None = None) -> None:
         Body=json.dumps(value, ensure_ascii=False, indent=1).encode("utf-8"),
         ContentType="application/json",
         **(encryption or {}),
+        **(condition or {}),
     )
 
 
