@@ -49,10 +49,24 @@ lock: ## Re-resolve requirements/dev.txt into requirements/dev.lock
 
 $(WHEELHOUSE)/.done: functions/requirements.txt | $(VENV)/.installed
 	rm -rf $(WHEELHOUSE) && mkdir -p $(WHEELHOUSE)
-	$(PIP) download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+	$(PIP) download --quiet --disable-pip-version-check --no-deps --only-binary=:all: --require-hashes \
 	  --platform $(WHEEL_PLATFORM) --python-version $(LAMBDA_PYTHON) --implementation cp \
 	  -r functions/requirements.txt -d $(WHEELHOUSE)
 	touch $@
+
+LAMBDA_PYTHONS := 3.11 3.12 3.13
+LAMBDA_PLATFORMS := manylinux2014_x86_64 manylinux2014_aarch64
+
+.PHONY: lambda-hashes
+lambda-hashes: $(VENV)/.installed ## Re-pin the --hash lines of functions/requirements.txt (after a version change)
+	rm -rf build/lambda-hashes
+	for py in $(LAMBDA_PYTHONS); do for platform in $(LAMBDA_PLATFORMS); do \
+	  sed '/--hash=/d; s/ \\$$//' functions/requirements.txt > build/lambda-hashes.txt; \
+	  $(PIP) download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+	    --platform $$platform --python-version $$py --implementation cp \
+	    -r build/lambda-hashes.txt -d build/lambda-hashes/$$py-$$platform; \
+	done; done
+	$(PY) functions/pin_hashes.py functions/requirements.txt build/lambda-hashes
 
 .PHONY: wheelhouse
 wheelhouse: $(WHEELHOUSE)/.done ## Download the Lambda runtime's third-party wheels
