@@ -56,17 +56,27 @@ $(WHEELHOUSE)/.done: functions/requirements.txt | $(VENV)/.installed
 
 LAMBDA_PYTHONS := 3.11 3.12 3.13
 LAMBDA_PLATFORMS := manylinux2014_x86_64 manylinux2014_aarch64
+# The container's base image, python:3.12-slim: Debian 12, glibc 2.36, on x86_64 and arm64.
+CONTAINER_PYTHON := 3.12
+CONTAINER_PLATFORMS := manylinux_2_28_x86_64 manylinux_2_28_aarch64
 
-.PHONY: lambda-hashes
-lambda-hashes: $(VENV)/.installed ## Re-pin the --hash lines of functions/requirements.txt (after a version change)
-	rm -rf build/lambda-hashes
-	for py in $(LAMBDA_PYTHONS); do for platform in $(LAMBDA_PLATFORMS); do \
-	  sed '/--hash=/d; s/ \\$$//' functions/requirements.txt > build/lambda-hashes.txt; \
+# pin-hashes FILE PYTHONS PLATFORMS: download every wheel FILE may install, for each Python and platform,
+# and rewrite FILE's --hash lines from them.
+define pin-hashes
+	rm -rf build/pin-hashes && mkdir -p build/pin-hashes
+	sed '/--hash=/d; s/ \\$$//' $(1) > build/pin-hashes/requirements.txt
+	for py in $(2); do for platform in $(3); do \
 	  $(PIP) download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
 	    --platform $$platform --python-version $$py --implementation cp \
-	    -r build/lambda-hashes.txt -d build/lambda-hashes/$$py-$$platform; \
+	    -r build/pin-hashes/requirements.txt -d build/pin-hashes/$$py-$$platform; \
 	done; done
-	$(PY) functions/pin_hashes.py functions/requirements.txt build/lambda-hashes
+	$(PY) functions/pin_hashes.py $(1) build/pin-hashes
+endef
+
+.PHONY: pin-hashes
+pin-hashes: $(VENV)/.installed ## Re-pin the --hash lines of the Lambda and container requirements (after a version change)
+	$(call pin-hashes,functions/requirements.txt,$(LAMBDA_PYTHONS),$(LAMBDA_PLATFORMS))
+	$(call pin-hashes,containers/text-classifier/requirements.txt,$(CONTAINER_PYTHON),$(CONTAINER_PLATFORMS))
 
 .PHONY: wheelhouse
 wheelhouse: $(WHEELHOUSE)/.done ## Download the Lambda runtime's third-party wheels

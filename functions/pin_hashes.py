@@ -1,8 +1,9 @@
 """Rewrite the --hash lines of functions/requirements.txt from the wheels in a directory tree.
 
-`make lambda-hashes` downloads every wheel the Makefile may vendor (each Lambda Python and architecture)
-into build/lambda-hashes/ and runs this: each pinned requirement gets the sha256 of every wheel of its
-name, so `pip download --require-hashes` accepts exactly those files and nothing else.
+`make pin-hashes` downloads every wheel a requirements file may install (each Python and Linux architecture
+it is used with) into build/pin-hashes/ and runs this: each pinned requirement gets the sha256 of every
+wheel of its name, so pip with --require-hashes accepts exactly those files and nothing else. Used for the
+Lambda wheels (functions/requirements.txt) and the container (containers/text-classifier/requirements.txt).
 """
 
 from __future__ import annotations

@@ -11,13 +11,22 @@ from pin_hashes import rewrite, wheel_hashes
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_every_vendored_requirement_is_pinned_by_version_and_hash():
-    text = (REPO / "functions" / "requirements.txt").read_text()
+def hash_counts(path: Path) -> dict[str, int]:
+    """Requirement name -> number of --hash lines; fails unless every requirement is pinned with hashes."""
+    text = path.read_text()
     entries = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\\n((?:    --hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)", text, re.M)
     requirements = [line for line in text.splitlines() if line and not line.startswith(("#", " "))]
     assert entries and len(entries) == len(requirements)
-    compiled = {name: block.count("--hash") for name, _, block in entries}
-    assert compiled["rpds-py"] == compiled["wrapt"] == 6  # CPython 3.11-3.13 x x86_64/aarch64
+    return {name: block.count("--hash") for name, _, block in entries}
+
+
+def test_every_vendored_requirement_is_pinned_by_version_and_hash():
+    lambda_wheels = hash_counts(REPO / "functions" / "requirements.txt")
+    assert lambda_wheels["rpds-py"] == lambda_wheels["wrapt"] == 6  # CPython 3.11-3.13 x x86_64/aarch64
+    container = hash_counts(REPO / "containers" / "text-classifier" / "requirements.txt")
+    assert container["numpy"] == container["scikit-learn"] == 2  # CPython 3.12 x x86_64/aarch64
+    dockerfile = (REPO / "containers" / "text-classifier" / "Dockerfile").read_text()
+    assert "--require-hashes -r /opt/program/requirements.txt" in dockerfile
 
 
 def test_the_wheelhouse_is_downloaded_with_require_hashes():
