@@ -4,6 +4,9 @@ and a simulated workforce labeling from the true labels — with both labeling b
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 
 from local import runner
@@ -96,3 +99,30 @@ def test_a_failing_round_fails_the_execution_with_the_original_error(deployment,
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=run.bucket, Prefix="runs/e2e-failure/").get("Contents", [])]
     assert "runs/e2e-failure/failures/e2e-failure.json" in keys
     assert "runs/e2e-failure/working/lock.json" not in keys  # released by the failure path
+
+
+def test_a_request_that_fails_validation_writes_nothing_where_it_points(deployment, tmp_path):
+    """The execution input is the user's request: its own `config` (not ValidateInput's) must never steer
+    RecordFailure into writing a failure record, or releasing a lock, under a path of its choosing."""
+    sfn, s3 = deployment.client("stepfunctions"), deployment.client("s3")
+    bucket = deployment.outputs["bucket_name"]
+    s3.put_object(Bucket=bucket, Key="runs/victim/working/lock.json", Body=b'{"execution_arn": "x"}')
+    request = {
+        "InputConfig": {"DataSource": {"S3DataSource": {"ManifestS3Uri": f"s3://{bucket}/inputs/none.manifest"}}},
+        "OutputConfig": {"S3OutputPath": f"s3://{bucket}/runs/bad-request/"},
+        "LabelAttributeName": "category",
+        "LabelCategoryConfigS3Uri": f"s3://{bucket}/inputs/none.json",
+        "LabelingJobNamePrefix": "news",
+        "config": {"output_uri": f"s3://{bucket}/runs/victim/", "kms_key_id": None},  # not a request field
+    }
+    arn = sfn.start_execution(
+        stateMachineArn=deployment.outputs["loop_state_machine_arn"], name="e2e-bad-request", input=json.dumps(request)
+    )["executionArn"]
+    for _ in range(300):
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            break
+        time.sleep(0.2)
+    assert described["status"] == "FAILED" and described["error"] == "InvalidInput"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="runs/victim/").get("Contents", [])]
+    assert keys == ["runs/victim/working/lock.json"]  # no failure record written there, the lock left alone
