@@ -222,6 +222,8 @@ resource "aws_iam_role" "sagemaker" {
       Effect    = "Allow"
       Principal = { Service = "sagemaker.amazonaws.com" }
       Action    = "sts:AssumeRole"
+      # Confused deputy: SageMaker may assume the role only for jobs of this account.
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
     }]
   })
 }

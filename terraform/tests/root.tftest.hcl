@@ -367,6 +367,16 @@ run "least_privilege_everywhere" {
     }
     error_message = "The SageMaker role reaches the workflow bucket, its ECR repository, SageMaker's log groups and metrics - nothing else."
   }
+
+  assert {
+    condition = jsondecode(aws_iam_role.sagemaker.assume_role_policy).Statement == [{
+      Effect    = "Allow"
+      Principal = { Service = "sagemaker.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = "123456789012" } }
+    }]
+    error_message = "Only SageMaker, and only for this account's jobs (aws:SourceAccount), may assume the SageMaker role."
+  }
 }
 
 run "state_machine_definitions" {
