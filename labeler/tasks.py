@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from labeling_common import layout, schemas
+from labeling_common import schemas
 from labeling_common.errors import InvalidLabeledBatch
 from labeling_common.labels import LabelCategories
 from labeling_common.manifest import RECORD_ID_KEY, LineChecker, label_metadata, metadata_key
@@ -90,10 +90,15 @@ def find_tasks(s3: Any, sfn: Any, location: str, *, include_answered: bool = Fal
 
 
 def is_pending(s3: Any, sfn: Any, task: Task) -> bool:
-    """The execution still waits for this task: it runs, and the task has no answer yet — or an answer was
-    uploaded but the run never merged it (its SendTaskSuccess failed), so it can be submitted again."""
-    if _exists(s3, task.document["AnswerS3Uri"]) and _merged(s3, task):
-        return False
+    """The execution still waits for this task: it runs and the task has no answer yet — or an answer was
+    uploaded but SendTaskSuccess never reached the workflow (the token still takes a heartbeat), so the
+    same answers can be submitted again."""
+    if _exists(s3, task.document["AnswerS3Uri"]):
+        try:
+            sfn.send_task_heartbeat(taskToken=task.document["TaskToken"])
+        except ClientError:
+            return False  # completed (the usual case), timed out, or its execution stopped
+        return True
     try:
         status = sfn.describe_execution(executionArn=task.document["ExecutionArn"])["status"]
     except ClientError:
@@ -108,21 +113,6 @@ def json_lines(text: str) -> Iterator[tuple[int, str]]:
         line = line.removesuffix("\r")
         if line.strip():
             yield line_no, line
-
-
-def _merged(s3: Any, task: Task) -> bool:
-    """The run's checkpoint records a merge of this task's batch."""
-    output_uri = task.uri.rsplit("/batches/", 1)[0] + "/"
-    try:
-        document = json.loads(_get(s3, layout.checkpoint(output_uri)))
-    except ClientError as error:
-        if is_not_found(error):
-            return False
-        raise
-    return any(
-        entry.get("kind") == "human_batch" and entry.get("job_name") == task.job_name
-        for entry in document.get("history", [])
-    )
 
 
 def batch_records(s3: Any, task: Task) -> list[dict]:

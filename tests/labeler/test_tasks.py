@@ -179,9 +179,9 @@ def test_pending_tasks_are_found_and_answered_ones_are_not(task_setup):
         )
         assert [t.uri for t in tasks.find_tasks(workspace.s3, sfn, workspace.uri("runs/"))] == [task.uri]
     workspace.put_bytes(task.document["AnswerS3Uri"][len("s3://labeling-bucket/") :], b"")
-    history = [{"kind": "human_batch", "step": 1, "job_name": task.job_name}]
-    workspace.put_json("runs/run-1/working/checkpoint.json", {"history": history})  # the run merged it
-    assert tasks.find_tasks(workspace.s3, sfn, "s3://labeling-bucket") == []
+    with Stubber(sfn) as stub:  # answered and completed: the token takes no more heartbeats
+        stub.add_client_error("send_task_heartbeat", "InvalidToken", http_status_code=400)
+        assert tasks.find_tasks(workspace.s3, sfn, "s3://labeling-bucket") == []
 
 
 def test_a_task_whose_answers_were_uploaded_but_never_merged_stays_listed(task_setup):
@@ -189,16 +189,9 @@ def test_a_task_whose_answers_were_uploaded_but_never_merged_stays_listed(task_s
     page (and in `labeler tasks`) for the answers to be submitted again."""
     workspace, task, _ = task_setup
     workspace.put_bytes(task.document["AnswerS3Uri"][len("s3://labeling-bucket/") :], b"")
-    workspace.put_json("runs/run-1/working/checkpoint.json", {"history": [{"kind": "bootstrap", "step": 0}]})
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
-    running = {
-        "status": "RUNNING",
-        "executionArn": task.document["ExecutionArn"],
-        "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:loop",
-        "startDate": "2026-11-29T04:00:00Z",
-    }
     with Stubber(sfn) as stub:
-        stub.add_response("describe_execution", running)
+        stub.add_response("send_task_heartbeat", {}, {"taskToken": "token-123"})  # still waiting
         assert [t.job_name for t in tasks.find_tasks(workspace.s3, sfn, workspace.uri("runs/"))] == [task.job_name]
 
 
