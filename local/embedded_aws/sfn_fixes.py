@@ -40,6 +40,14 @@ same process are unaffected.
    when the state declares no HeartbeatSeconds, and the backend then answers InvalidToken; AWS accepts (and
    ignores) the beat. `labeler` heartbeats before uploading answers, so every local callback answer was refused.
    TOUCHES: CallbackEndpoint.notify_heartbeat (wrapped; a beat after the task was answered still fails).
+
+7. Task-token calls skip executions that no longer run an interpreter here.
+   WHY: StepFunctionsParserBackend.send_task_heartbeat/success/failure loop over executions and read
+   `execution.exec_worker.env` - None for an execution whose worker is gone - so one such execution in the
+   account made every SendTaskHeartbeat fail with a 500 (AttributeError) instead of finding the token or
+   answering InvalidToken. `labeler` heartbeats answered tasks to tell "completed" from "upload worked but
+   SendTaskSuccess failed".
+   TOUCHES: the three methods (replaced while STATE.active; the same search, skipping worker-less executions).
 """
 
 from __future__ import annotations
@@ -161,6 +169,7 @@ def install() -> None:
         CallbackEndpoint.notify_heartbeat = notify_heartbeat
 
     StepFunctionResponse.send_task_failure = send_task_failure
+    _install_task_token_search()
 
     from moto.core.exceptions import AWSError
     from moto.stepfunctions.parser import api as parser_api
@@ -174,3 +183,60 @@ def install() -> None:
         ):
             obj.TYPE = obj.code
             obj.STATUS = int(getattr(obj, "status_code", 400))
+
+
+def _install_task_token_search() -> None:
+    from moto.stepfunctions.parser.api import (
+        ExecutionStatus,
+        InvalidToken,
+        SendTaskFailureOutput,
+        TaskDoesNotExist,
+        TaskTimedOut,
+    )
+    from moto.stepfunctions.parser.asl.eval.callback.callback import (
+        CallbackConsumerTimeout,
+        CallbackNotifyConsumerError,
+        CallbackOutcomeFailure,
+        CallbackOutcomeSuccess,
+    )
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend as Backend
+
+    if getattr(Backend.send_task_heartbeat, "_embedded", False):
+        return
+    originals = {
+        name: getattr(Backend, name) for name in ("send_task_heartbeat", "send_task_success", "send_task_failure")
+    }
+
+    def find(backend: Any, status: Any, deliver: Any) -> None:
+        for execution in backend._get_executions(status):
+            worker = getattr(execution, "exec_worker", None)
+            if worker is None:
+                continue  # its interpreter is gone: it waits for no token
+            try:
+                if deliver(worker.env.callback_pool_manager):
+                    return
+            except CallbackNotifyConsumerError as error:
+                raise TaskTimedOut() if isinstance(error, CallbackConsumerTimeout) else TaskDoesNotExist() from None
+        raise InvalidToken()
+
+    def send_task_heartbeat(self, task_token):
+        if not STATE.active:
+            return originals["send_task_heartbeat"](self, task_token)
+        find(self, ExecutionStatus.RUNNING, lambda pool: pool.heartbeat(callback_id=task_token))
+
+    def send_task_success(self, task_token, outcome):
+        if not STATE.active:
+            return originals["send_task_success"](self, task_token, outcome)
+        result = CallbackOutcomeSuccess(callback_id=task_token, output=outcome)
+        find(self, ExecutionStatus.RUNNING, lambda pool: pool.notify(callback_id=task_token, outcome=result))
+
+    def send_task_failure(self, task_token, error=None, cause=None):
+        if not STATE.active:
+            return originals["send_task_failure"](self, task_token, error, cause)
+        result = CallbackOutcomeFailure(callback_id=task_token, error=error, cause=cause)
+        find(self, None, lambda pool: pool.notify(callback_id=task_token, outcome=result))
+        return SendTaskFailureOutput()
+
+    for method in (send_task_heartbeat, send_task_success, send_task_failure):
+        method._embedded = True
+        setattr(Backend, method.__name__, method)

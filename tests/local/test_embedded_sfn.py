@@ -175,3 +175,31 @@ def test_web_pages_elsewhere_get_no_cross_origin_access(server):
     origin = {"Origin": "http://evil.example"}
     assert allowed_origin("OPTIONS", {**origin, "Access-Control-Request-Method": "GET"}) is None  # preflight
     assert allowed_origin("GET", origin) is None
+
+
+def test_task_token_calls_skip_executions_whose_interpreter_is_gone(server):
+    """An execution listed as RUNNING without an interpreter (its worker is gone) used to turn every
+    SendTaskHeartbeat/Success/Failure into a 500; now the search skips it and answers as AWS does."""
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    arn = create_state_machine(
+        server, f"wait-{uuid.uuid4().hex[:8]}", {"StartAt": "W", "States": {"W": {"Type": "Pass", "End": True}}}
+    )
+    run_execution(server, arn, "done")
+    backend = stepfunctions_parser_backends["123456789012"]["us-east-1"]
+    execution = next(e for sm in backend.state_machines for e in sm.executions if e.exec_arn.endswith(":done"))
+    status, worker = execution.exec_status, execution.exec_worker
+    execution.exec_status, execution.exec_worker = ExecutionStatus.RUNNING, None
+    try:
+        sfn = make_client(server, "stepfunctions")
+        for call, extra in [
+            (sfn.send_task_heartbeat, {}),
+            (sfn.send_task_success, {"output": "{}"}),
+            (sfn.send_task_failure, {"error": "E"}),
+        ]:
+            with pytest.raises(ClientError) as error:
+                call(taskToken="no-such-token", **extra)
+            assert error.value.response["Error"]["Code"] == "InvalidToken"
+    finally:
+        execution.exec_status, execution.exec_worker = status, worker
