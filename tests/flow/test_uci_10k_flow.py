@@ -62,7 +62,9 @@ def test_ten_thousand_headlines_round_trip(workspace, lambda_context):
             state = merge({"config": config, "progress": state, "source": "auto", "round_result": result}, context)
     output = export_final({"config": config, "progress": state, "execution": EXECUTION}, context)
 
-    assert steps == ["human_batch", "round", "human_batch", "round", "human_batch"]
+    # bootstrap batch, round 1, its selection, round 2; then round 2's selection, unless round 2 could
+    # certify every item left (the stand-in model is 90% right, most confidently where right)
+    assert steps[:4] == ["human_batch", "round", "human_batch", "round"] and steps[4:] in ([], ["human_batch"])
     final = workspace.read_lines(output["FinalManifestS3Uri"])
     assert len(final) == 10_000
     for original, out in zip(records, final, strict=True):
@@ -77,7 +79,8 @@ def test_ten_thousand_headlines_round_trip(workspace, lambda_context):
     report = workspace.read_json(output["ReportS3Uri"])
     assert [r["round"] for r in report["rounds"]] == [1, 2]
     asked = [batch["labeled"] for batch in report["human_batches"]]
-    assert asked[:2] == [1000, 300] and 0 < asked[2] <= 300
+    assert asked[:2] == [1000, 300] and all(0 < n <= 300 for n in asked[2:])
+    assert counts["unlabeled"] == 0 or steps[4:] == ["human_batch"]
     assert counts["total"] == 10_000 and counts["human"] == len(human) == 1000 + sum(asked)
     auto = [r for r in final if r.get("category-metadata", {}).get("human-annotated") == "no"]
     assert counts["auto"] == len(auto) == sum(r["auto_labeled"] for r in report["rounds"])
