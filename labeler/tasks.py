@@ -22,7 +22,7 @@ from labeling_common import schemas
 from labeling_common.errors import InvalidLabeledBatch
 from labeling_common.labels import LabelCategories
 from labeling_common.manifest import RECORD_ID_KEY, LineChecker, label_metadata, metadata_key
-from labeling_common.s3io import S3Uri, dumps_line, is_not_found
+from labeling_common.s3io import S3Uri, dumps_line, is_condition_failed, is_not_found
 
 
 class TaskError(Exception):
@@ -257,7 +257,7 @@ def submit(s3: Any, sfn: Any, task: Task, answers: list[dict]) -> dict:
     try:  # write-once: of two people submitting one batch, exactly one uploads
         s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=body, ContentType="application/jsonlines", IfNoneMatch="*")
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in {"PreconditionFailed", "ConditionalRequestConflict"}:
+        if not is_condition_failed(error):
             raise
         if _labels(_get(s3, task.document["AnswerS3Uri"]), task.attribute) != _labels(body, task.attribute):
             raise TaskError(

@@ -63,7 +63,7 @@ def save(
             condition={"IfMatch": etag} if etag else {"IfNoneMatch": "*"},
         )
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in {"PreconditionFailed", "ConditionalRequestConflict"}:
+        if s3io.is_condition_failed(error):
             raise WorkflowLocked(
                 "the run's checkpoint changed while this step ran: another execution has taken over this "
                 "output path; this step's result was not committed",

@@ -20,10 +20,6 @@ from .errors import WorkflowLocked
 FIELD = "$.OutputConfig.S3OutputPath"
 
 
-def _conflict(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") in {"PreconditionFailed", "ConditionalRequestConflict"}
-
-
 def _body(execution_arn: str, at: str) -> bytes:
     return json.dumps({"execution_arn": execution_arn, "acquired_at": at}).encode()
 
@@ -35,7 +31,7 @@ def acquire(output_uri: str, execution_arn: str, at: str, is_running: Callable[[
         s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=_body(execution_arn, at), IfNoneMatch="*")
         return
     except ClientError as error:
-        if not _conflict(error):
+        if not s3io.is_condition_failed(error):
             raise
     current = s3.get_object(Bucket=loc.bucket, Key=loc.key)
     holder = json.loads(current["Body"].read())
@@ -50,7 +46,7 @@ def acquire(output_uri: str, execution_arn: str, at: str, is_running: Callable[[
     try:
         s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=_body(execution_arn, at), IfMatch=current["ETag"])
     except ClientError as error:
-        if _conflict(error):
+        if s3io.is_condition_failed(error):
             raise WorkflowLocked("another execution took over this output path a moment ago", field=FIELD) from None
         raise
 
@@ -72,7 +68,7 @@ def release(output_uri: str, execution_arn: str) -> None:
     try:
         s3.delete_object(Bucket=loc.bucket, Key=loc.key, IfMatch=current["ETag"])
     except ClientError as error:
-        if not (_conflict(error) or s3io.is_not_found(error)):
+        if not (s3io.is_condition_failed(error) or s3io.is_not_found(error)):
             raise
 
 

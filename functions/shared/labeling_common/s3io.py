@@ -50,6 +50,11 @@ def dumps_line(record: Any) -> bytes:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
+def is_condition_failed(error: ClientError) -> bool:
+    """A conditional request (If-Match / If-None-Match) lost: the object is not the version it expected."""
+    return error.response.get("Error", {}).get("Code") in {"PreconditionFailed", "ConditionalRequestConflict"}
+
+
 def is_not_found(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 
