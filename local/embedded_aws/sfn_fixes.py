@@ -43,10 +43,10 @@ same process are unaffected.
 
 7. Task-token calls skip executions that no longer run an interpreter here.
    WHY: StepFunctionsParserBackend.send_task_heartbeat/success/failure loop over executions and read
-   `execution.exec_worker.env` - None for an execution whose worker is gone - so one such execution in the
-   account made every SendTaskHeartbeat fail with a 500 (AttributeError) instead of finding the token or
-   answering InvalidToken. `labeler` heartbeats answered tasks to tell "completed" from "upload worked but
-   SendTaskSuccess failed".
+   `execution.exec_worker.env` - None (the worker or its env) for an execution whose interpreter is gone - so
+   one such execution in the account made every SendTaskHeartbeat fail with a 500 (AttributeError) instead
+   of finding the token or answering InvalidToken. `labeler` heartbeats answered tasks to tell "completed"
+   from "upload worked but SendTaskSuccess failed".
    TOUCHES: the three methods (replaced while STATE.active; the same search, skipping worker-less executions).
 """
 
@@ -209,11 +209,11 @@ def _install_task_token_search() -> None:
 
     def find(backend: Any, status: Any, deliver: Any) -> None:
         for execution in backend._get_executions(status):
-            worker = getattr(execution, "exec_worker", None)
-            if worker is None:
-                continue  # its interpreter is gone: it waits for no token
+            pool = getattr(getattr(getattr(execution, "exec_worker", None), "env", None), "callback_pool_manager", None)
+            if pool is None:
+                continue  # its interpreter (worker, or the worker's environment) is gone: it waits for no token
             try:
-                if deliver(worker.env.callback_pool_manager):
+                if deliver(pool):
                     return
             except CallbackNotifyConsumerError as error:
                 raise TaskTimedOut() if isinstance(error, CallbackConsumerTimeout) else TaskDoesNotExist() from None

@@ -177,7 +177,8 @@ def test_web_pages_elsewhere_get_no_cross_origin_access(server):
     assert allowed_origin("GET", origin) is None
 
 
-def test_task_token_calls_skip_executions_whose_interpreter_is_gone(server):
+@pytest.mark.parametrize("worker", [None, type("Worker", (), {"env": None})()], ids=["no worker", "no env"])
+def test_task_token_calls_skip_executions_whose_interpreter_is_gone(server, worker):
     """An execution listed as RUNNING without an interpreter (its worker is gone) used to turn every
     SendTaskHeartbeat/Success/Failure into a 500; now the search skips it and answers as AWS does."""
     from moto.stepfunctions.parser.api import ExecutionStatus
@@ -186,11 +187,11 @@ def test_task_token_calls_skip_executions_whose_interpreter_is_gone(server):
     arn = create_state_machine(
         server, f"wait-{uuid.uuid4().hex[:8]}", {"StartAt": "W", "States": {"W": {"Type": "Pass", "End": True}}}
     )
-    run_execution(server, arn, "done")
+    run_execution(server, arn, f"done-{uuid.uuid4().hex[:6]}")
     backend = stepfunctions_parser_backends["123456789012"]["us-east-1"]
-    execution = next(e for sm in backend.state_machines for e in sm.executions if e.exec_arn.endswith(":done"))
-    status, worker = execution.exec_status, execution.exec_worker
-    execution.exec_status, execution.exec_worker = ExecutionStatus.RUNNING, None
+    execution = next(e for sm in backend.state_machines for e in sm.executions if ":done-" in e.exec_arn)
+    status, original = execution.exec_status, execution.exec_worker
+    execution.exec_status, execution.exec_worker = ExecutionStatus.RUNNING, worker
     try:
         sfn = make_client(server, "stepfunctions")
         for call, extra in [
@@ -202,4 +203,4 @@ def test_task_token_calls_skip_executions_whose_interpreter_is_gone(server):
                 call(taskToken="no-such-token", **extra)
             assert error.value.response["Error"]["Code"] == "InvalidToken"
     finally:
-        execution.exec_status, execution.exec_worker = status, worker
+        execution.exec_status, execution.exec_worker = status, original
