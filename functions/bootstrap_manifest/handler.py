@@ -35,7 +35,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     )
     checker = LineChecker(config["label_attribute"], categories, InvalidManifest, mode="input")
     tally = Tally(config["label_attribute"])
-    working_uri = layout.working_manifest(config["output_uri"], 0)
+    working_uri = layout.working_manifest(config["output_uri"], 0, attempt=1)
     encryption = s3io.encryption_args(config["kms_key_id"])
     with s3io.JsonLinesWriter(working_uri, encryption=encryption) as writer:
         for record in number_records(

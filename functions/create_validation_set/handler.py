@@ -19,7 +19,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     class_quotas = quotas(human_class_counts(s3io.iter_records(state["manifest_uri"]), attribute), size)
     chosen = stratified_sample(s3io.iter_records(state["manifest_uri"]), attribute, class_quotas, config["seed"])
 
-    validation_uri = layout.validation_set(config["output_uri"])
+    validation_uri = layout.validation_set(config["output_uri"], state["attempt"])
     with s3io.JsonLinesWriter(validation_uri, encryption=s3io.encryption_args(config["kms_key_id"])) as writer:
         for record_id, label in chosen:
             writer.write({RECORD_ID_KEY: record_id, "label": label})

@@ -12,6 +12,8 @@ from .logic import check_counts, final_records, report
 @entrypoint("export_final")
 def lambda_handler(event: dict, context: object) -> dict:
     config, state = event["config"], event["progress"]
+    saved = checkpoint.load(config["output_uri"]) or {"history": []}
+    checkpoint.check_fence(saved, state)  # a superseded attempt exports nothing over its successor's result
     final_uri = layout.final_manifest(config["output_uri"])
     encryption = s3io.encryption_args(config["kms_key_id"])
     tally = Tally(config["label_attribute"])
@@ -20,7 +22,6 @@ def lambda_handler(event: dict, context: object) -> dict:
             writer.write(record)
         check_counts(tally, state["counts"])
 
-    saved = checkpoint.load(config["output_uri"]) or {"history": []}
     history = saved["history"]
     summaries = {entry["round"]: s3io.read_json(entry["summary_uri"]) for entry in history if entry["kind"] == "round"}
     document = report(

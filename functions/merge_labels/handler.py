@@ -43,7 +43,7 @@ def lambda_handler(event: dict, context: object) -> dict:
 def _merge(config: dict, state: dict, event: dict, store: LabelStore, source_uri: str) -> dict:
     attribute = config["label_attribute"]
     step = state["step"] + 1
-    merged_uri = layout.working_manifest(config["output_uri"], step)
+    merged_uri = layout.working_manifest(config["output_uri"], step, state["attempt"])
     merge = Merge(attribute, store.in_order())
     with s3io.JsonLinesWriter(merged_uri, encryption=s3io.encryption_args(config["kms_key_id"])) as writer:
         for record in merge.apply(s3io.iter_records(state["manifest_uri"])):
@@ -61,7 +61,13 @@ def _merge(config: dict, state: dict, event: dict, store: LabelStore, source_uri
     }
     if event["source"] == "human":
         batch = event["batch"]
-        new_state = progress.build(config, rounds_done=state["round"], stalled=merge.applied == 0, **common)
+        new_state = progress.build(
+            config,
+            rounds_done=state["round"],
+            calibration_uri=state["calibration_uri"],
+            stalled=merge.applied == 0,
+            **common,
+        )
         entry = {
             "kind": "human_batch",
             "step": step,
@@ -75,7 +81,14 @@ def _merge(config: dict, state: dict, event: dict, store: LabelStore, source_uri
     else:
         result = event["round_result"]
         selection = {"uri": result["selection_uri"], "size": result["selected"]}
-        new_state = progress.build(config, rounds_done=result["round"], selection=selection, after_round=True, **common)
+        new_state = progress.build(
+            config,
+            rounds_done=result["round"],
+            calibration_uri=result["calibration_uri"],
+            selection=selection,
+            after_round=True,
+            **common,
+        )
         entry = {"kind": "round", "step": step, **result}
         metrics.add_metric(name="AutoLabelsMerged", unit="Count", value=merge.applied)
     checkpoint.save(config, new_state, history_entry=entry)

@@ -12,7 +12,7 @@ from .logic import transform_lines, transform_request
 def lambda_handler(event: dict, context: object) -> dict:
     config, state, training = event["config"], event["progress"], event["training"]
     model = model_config.load()
-    prefix = layout.round_prefix(config["output_uri"], training["round"])
+    prefix = layout.round_prefix(config["output_uri"], training["round"], state["attempt"])
     input_prefix, output_prefix = f"{prefix}transform-input/", f"{prefix}transform-output/"
     validation = s3io.load_validation_set(state["validation_uri"])
     counts = {"pool": 0, "validation": 0}

@@ -15,7 +15,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     model = model_config.load()
     round_number = state["round"] + 1
     job_name = layout.round_job_name(config["job_name_prefix"], state["run_id"], round_number, state["attempt"])
-    prefix = layout.round_prefix(config["output_uri"], round_number)
+    prefix = layout.round_prefix(config["output_uri"], round_number, state["attempt"])
     uris = {"train": f"{prefix}train/train.jsonl", "validation": f"{prefix}validation/validation.jsonl"}
     validation = s3io.load_validation_set(state["validation_uri"])
     encryption = s3io.encryption_args(config["kms_key_id"])

@@ -34,11 +34,11 @@ def _output_lines(output_uri: str):
             yield uri, line_no, line
 
 
-def _previous_calibration(output_uri: str, round_number: int) -> dict[int, dict]:
-    if round_number == 1:
+def _previous_calibration(calibration_uri: str | None) -> dict[int, dict]:
+    """The cumulative calibration record the last committed round left (none before round 1)."""
+    if calibration_uri is None:
         return {}
-    uri = f"{layout.round_prefix(output_uri, round_number - 1)}calibration.jsonl"
-    return {line[RECORD_ID_KEY]: line for line in s3io.iter_records(uri)}
+    return {line[RECORD_ID_KEY]: line for line in s3io.iter_records(calibration_uri)}
 
 
 def _texts(manifest_uri: str, wanted: set[int]) -> dict[int, str]:
@@ -60,7 +60,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     if len(categories) != config["num_classes"]:
         raise InvalidEvent("the label config changed during the run", field="$.config.label_config_uri")
     validation = s3io.load_validation_set(state["validation_uri"])
-    previous = _previous_calibration(config["output_uri"], round_number)
+    previous = _previous_calibration(state["calibration_uri"])
     prior = [line for line in previous.values() if line["auto_round"] is not None]
     prior_items, prior_correct = len(prior), sum(line["correct"] for line in prior)
 
@@ -90,7 +90,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     method = config["auto_label_method"]
 
     # Pass 2: auto-labels and the next human batch.
-    prefix = layout.round_prefix(config["output_uri"], round_number)
+    prefix = layout.round_prefix(config["output_uri"], round_number, state["attempt"])
     encryption = s3io.encryption_args(config["kms_key_id"])
     budget = progress.human_budget_left(config, state["counts"])
     batch_size = int(min(config["human_batch_size"], budget))
@@ -133,7 +133,8 @@ def lambda_handler(event: dict, context: object) -> dict:
             writer.write({RECORD_ID_KEY: record_id, "priority": value})
 
     calibration = list(calibration_state(validation_predictions, validation, previous, threshold, method, round_number))
-    with s3io.JsonLinesWriter(f"{prefix}calibration.jsonl", encryption=encryption) as writer:
+    calibration_uri = f"{prefix}calibration.jsonl"
+    with s3io.JsonLinesWriter(calibration_uri, encryption=encryption) as writer:
         for line in calibration:
             writer.write(line)
 
@@ -169,6 +170,7 @@ def lambda_handler(event: dict, context: object) -> dict:
         "selection_uri": selection_uri,
         "selected": len(selection),
         "summary_uri": summary_uri,
+        "calibration_uri": calibration_uri,
         "threshold": threshold.value,
         "accuracy_lower_bound": threshold.lower_bound,
     }

@@ -24,7 +24,7 @@ def test_bootstrap_numbers_records_keeps_fields_and_never_touches_the_input(work
     state = bootstrap({"config": config, "execution": EXECUTION}, lambda_context)
 
     assert state["counts"] == {"total": 200, "human": 20, "auto": 0, "unlabeled": 180, "validation": 0}
-    assert state["step"] == 0 and state["manifest_uri"].endswith("working/manifest-00000.jsonl")
+    assert state["step"] == 0 and state["manifest_uri"].endswith("working/manifest-00000-a1.jsonl")
     assert state["next"] == "human_batch" and state["pending_batch"] == {
         "kind": "bootstrap",
         "size": 20,
@@ -56,7 +56,7 @@ def test_a_second_execution_on_the_same_output_path_resumes_from_the_checkpoint(
     assert workspace.keys("runs/run-1/working/") == [
         "runs/run-1/working/checkpoint.json",
         "runs/run-1/working/lock.json",
-        "runs/run-1/working/manifest-00000.jsonl",
+        "runs/run-1/working/manifest-00000-a1.jsonl",
     ]
     with pytest.raises(InvalidInput) as error:
         bootstrap({"config": {**config, "label_attribute": "topic"}, "execution": EXECUTION}, lambda_context)
@@ -148,7 +148,7 @@ def test_selection_batch_takes_the_first_selected_ids(workspace, lambda_context,
     config = make_config(workspace)
     state = bootstrap({"config": config, "execution": EXECUTION}, lambda_context)
     selection_uri = workspace.put_lines(
-        "runs/run-1/rounds/round-001/selection.jsonl", [{"al:record-id": i, "priority": -i} for i in (150, 3, 77, 9)]
+        "runs/run-1/rounds/round-001-a1/selection.jsonl", [{"al:record-id": i, "priority": -i} for i in (150, 3, 77, 9)]
     )
     state = {
         **state,
@@ -170,3 +170,14 @@ def test_a_batch_whose_answers_were_already_delivered_is_not_asked_again(workspa
     assert again["existing_answers_uri"] == batch["answer_uri"]
     gt = prepare_batch({"config": {**config, "labeling_backend": "ground_truth"}, "progress": state}, lambda_context)
     assert gt["existing_answers_uri"] is None  # Ground Truth output is looked for in the job's output manifest
+
+
+def test_a_checkpoint_from_before_attempt_named_rounds_resumes_with_its_calibration_record():
+    """Runs checkpointed by an earlier release kept the cumulative calibration record at one fixed place;
+    a resume must keep counting it, or the run's guarantee would restart from nothing."""
+    from bootstrap_manifest.logic import saved_calibration_uri
+
+    config = {"output_uri": "s3://b/run/"}
+    assert saved_calibration_uri(config, {"round": 0}) is None
+    assert saved_calibration_uri(config, {"round": 3}) == "s3://b/run/rounds/round-003/calibration.jsonl"
+    assert saved_calibration_uri(config, {"round": 3, "calibration_uri": "s3://b/x.jsonl"}) == "s3://b/x.jsonl"

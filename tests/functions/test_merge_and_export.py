@@ -38,7 +38,7 @@ def test_callback_answers_are_merged_into_a_new_version_keeping_user_fields(star
 
     new = human_merge(config, state, batch, {"callback_answer": answer}, lambda_context)
 
-    assert new["step"] == 1 and new["manifest_uri"].endswith("manifest-00001.jsonl")
+    assert new["step"] == 1 and new["manifest_uri"].endswith("manifest-00001-a1.jsonl")
     assert new["counts"] == {"total": 100, "human": 15, "auto": 0, "unlabeled": 85, "validation": 0}
     assert new["pending_batch"]["size"] == 5  # 5 sent items came back unlabeled: asked again
     before = workspace.read_lines(state["manifest_uri"])
@@ -48,7 +48,7 @@ def test_callback_answers_are_merged_into_a_new_version_keeping_user_fields(star
         assert {k: v for k, v in record.items() if not k.startswith("category")} == old
     labeled = {r["al:record-id"]: r for r in after if "category" in r}
     assert set(labeled) == {a["al:record-id"] for a in answers}
-    assert workspace.keys("runs/run-1/working/manifest-00000.jsonl")  # version 0 is kept, never rewritten
+    assert workspace.keys("runs/run-1/working/manifest-00000-a1.jsonl")  # version 0 is kept, never rewritten
     history = workspace.read_json(config["output_uri"] + "working/checkpoint.json")["history"]
     assert history[-1] | {"labeled_manifest_uri": None} == {
         "kind": "human_batch",
@@ -91,7 +91,7 @@ def test_bad_answers_are_refused_and_the_manifest_is_unchanged(started, lambda_c
     workspace.put_lines("answers/bad.jsonl", lines)
     with pytest.raises(InvalidLabeledBatch, match=message):
         human_merge(config, state, batch, {"labeled_manifest_uri": workspace.uri("answers/bad.jsonl")}, lambda_context)
-    assert "runs/run-1/working/manifest-00001.jsonl" not in workspace.keys("runs/run-1/working/")
+    assert "runs/run-1/working/manifest-00001-a1.jsonl" not in workspace.keys("runs/run-1/working/")
 
 
 @pytest.mark.parametrize(
@@ -208,3 +208,40 @@ def test_reserved_error_names_are_not_re_raised(lambda_context):
         {"execution": EXECUTION, "error": {"Error": "States.Timeout", "Cause": ""}, "state": {}}, lambda_context
     )
     assert result["error"] == "Workflow.Timeout"
+
+
+def test_a_late_merge_of_a_superseded_attempt_is_refused_and_touches_nothing_of_its_successor(
+    started, lambda_context
+):
+    """The execution that ran attempt 1 was stopped while its merge was in flight; a new execution took the
+    run over (attempt 2) and merged the same batch. The late merge reads the checkpoint after the takeover,
+    so If-Match alone would let it through: the attempt fences it, and its manifest lands beside the
+    successor's, never over it."""
+    from labeling_common.errors import WorkflowLocked
+
+    workspace, config, state, batch, sent, truth = started
+    workspace.put_lines("answers/a.jsonl", answer_lines(sent, truth))
+    labeling = {"labeled_manifest_uri": workspace.uri("answers/a.jsonl")}
+    successor = bootstrap({"config": config, "execution": {"name": "second", "arn": "arn:second"}}, lambda_context)
+    assert successor["attempt"] == 2
+    committed = human_merge(config, successor, batch, labeling, lambda_context)
+    content = workspace.read_bytes(committed["manifest_uri"])
+    checkpoint_before = workspace.read_bytes(config["output_uri"] + "working/checkpoint.json")
+
+    with pytest.raises(WorkflowLocked, match="attempt 2"):
+        human_merge(config, state, batch, labeling, lambda_context)
+
+    assert workspace.read_bytes(config["output_uri"] + "working/checkpoint.json") == checkpoint_before
+    assert workspace.read_bytes(committed["manifest_uri"]) == content
+    assert committed["manifest_uri"].endswith("manifest-00001-a2.jsonl")
+
+
+def test_a_late_export_of_a_superseded_attempt_writes_nothing(started, lambda_context):
+    from labeling_common.errors import WorkflowLocked
+
+    workspace, config, state, batch, sent, truth = started
+    bootstrap({"config": config, "execution": {"name": "second", "arn": "arn:second"}}, lambda_context)
+    with pytest.raises(WorkflowLocked, match="attempt 2"):
+        export_final({"config": config, "progress": state, "execution": EXECUTION}, lambda_context)
+    assert not [key for key in workspace.keys("runs/run-1/") if key.endswith(("final_output.manifest", "report.json"))]
+    assert json.loads(workspace.read_bytes(config["output_uri"] + "working/lock.json"))["execution_arn"] == "arn:second"

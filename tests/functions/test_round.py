@@ -76,7 +76,7 @@ def test_training_channels_and_request(round_start, lambda_context, monkeypatch,
         "TrainingInputMode": "File",
     }
     assert request["RoleArn"] == MODEL_CONFIG["sagemaker_role_arn"]
-    assert request["OutputDataConfig"]["S3OutputPath"].endswith("rounds/round-001/model/")
+    assert request["OutputDataConfig"]["S3OutputPath"].endswith("rounds/round-001-a1/model/")
     assert training["model"]["name"] == request["TrainingJobName"]
 
 

@@ -85,3 +85,17 @@ def test_a_late_commit_of_a_stopped_execution_never_overwrites_its_successors_pr
         checkpoint.save(config, {"step": 99})
     monkeypatch.undo()
     assert checkpoint.load(OUT)["progress"] == {"step": 1}
+
+
+def test_a_step_of_a_superseded_attempt_cannot_commit_even_after_reading_the_new_checkpoint(workspace):
+    """The attempt number is the fencing token: once a successor's Bootstrap committed attempt 2, a step
+    carrying attempt 1 is refused, however fresh its read of the checkpoint."""
+    from labeling_common import checkpoint
+
+    config = {"output_uri": OUT, "kms_key_id": None}
+    checkpoint.save(config, {"attempt": 1, "step": 3}, identity={"manifest_uri": "s3://x/m"})
+    checkpoint.save(config, {"attempt": 2, "step": 3}, attempt_owner=SECOND)  # the takeover
+    with pytest.raises(WorkflowLocked, match="attempt 2"):
+        checkpoint.save(config, {"attempt": 1, "step": 4})
+    assert checkpoint.load(OUT)["progress"] == {"attempt": 2, "step": 3}
+    checkpoint.save(config, {"attempt": 2, "step": 4})  # the holder goes on

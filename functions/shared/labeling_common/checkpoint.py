@@ -49,6 +49,7 @@ def save(
     history = [entry for entry in document["history"] if not _same_step(entry, history_entry)]
     if history_entry is not None:
         history.append(history_entry)
+    check_fence(document, progress)
     document.update(progress=progress, history=history, updated_at=now())
     if attempt_owner is not None:
         document["attempt_owner"] = attempt_owner
@@ -71,6 +72,20 @@ def save(
             ) from None
         raise
     return document
+
+
+def check_fence(document: dict, progress: dict) -> None:
+    """The attempt number is the run's fencing token: Bootstrap of every execution that takes a run over
+    commits attempt N + 1 before anything else, so a step still carrying attempt N — of an execution that
+    was stopped, timed out or lost the lock — can no longer commit, even if it read the checkpoint after
+    the takeover (where If-Match alone would let it through)."""
+    held = (document.get("progress") or {}).get("attempt")
+    if held is not None and progress.get("attempt") is not None and progress["attempt"] < held:
+        raise WorkflowLocked(
+            f"this step belongs to attempt {progress['attempt']} of the run, but attempt {held} (another "
+            "execution) has taken over this output path; this step's result was not committed",
+            field="$.OutputConfig.S3OutputPath",
+        )
 
 
 def _same_step(entry: dict, new: dict | None) -> bool:

@@ -3,8 +3,10 @@
 Job names: <deployment prefix>-<request prefix>-<run id>-<h step | r round-a attempt>, at most
 10+1+29+1+8+1+4+3 = 57 characters for attempts below 100 (SageMaker allows 63).
 
-All names are pure functions of the output path, the run id and a step/round number, so a retried or
-resumed step writes to, and asks for, exactly what the first attempt did.
+All names are pure functions of the output path, the run id, a step/round number and the attempt, so a
+retried step writes to, and asks for, exactly what its first try did. Everything a step writes before it
+commits carries the attempt (one per execution of the run): a late write of a stopped execution lands beside
+its successor's objects, never over them, and the checkpoint (fenced on the attempt) says which are current.
 """
 
 from __future__ import annotations
@@ -19,25 +21,25 @@ def run_id(output_uri: str, execution_name: str) -> str:
     return hashlib.sha256(f"{output_uri}\n{execution_name}".encode()).hexdigest()[:8]
 
 
-def working_manifest(output_uri: str, step: int) -> str:
+def working_manifest(output_uri: str, step: int, attempt: int) -> str:
     """Version `step` of the working manifest. Versions are never rewritten: a merge writes step + 1."""
-    return f"{output_uri}working/manifest-{step:05d}.jsonl"
+    return f"{output_uri}working/manifest-{step:05d}-a{attempt}.jsonl"
 
 
 def checkpoint(output_uri: str) -> str:
     return f"{output_uri}working/checkpoint.json"
 
 
-def validation_set(output_uri: str) -> str:
-    return f"{output_uri}working/validation.jsonl"
+def validation_set(output_uri: str, attempt: int) -> str:
+    return f"{output_uri}working/validation-a{attempt}.jsonl"
 
 
 def batch_prefix(output_uri: str, job_name: str) -> str:
     return f"{output_uri}batches/{job_name}/"
 
 
-def round_prefix(output_uri: str, round_number: int) -> str:
-    return f"{output_uri}rounds/round-{round_number:03d}/"
+def round_prefix(output_uri: str, round_number: int, attempt: int) -> str:
+    return f"{output_uri}rounds/round-{round_number:03d}-a{attempt}/"
 
 
 def final_manifest(output_uri: str) -> str:
