@@ -210,9 +210,7 @@ def test_reserved_error_names_are_not_re_raised(lambda_context):
     assert result["error"] == "Workflow.Timeout"
 
 
-def test_a_late_merge_of_a_superseded_attempt_is_refused_and_touches_nothing_of_its_successor(
-    started, lambda_context
-):
+def test_a_late_merge_of_a_superseded_attempt_is_refused_and_touches_nothing_of_its_successor(started, lambda_context):
     """The execution that ran attempt 1 was stopped while its merge was in flight; a new execution took the
     run over (attempt 2) and merged the same batch. The late merge reads the checkpoint after the takeover,
     so If-Match alone would let it through: the attempt fences it, and its manifest lands beside the
