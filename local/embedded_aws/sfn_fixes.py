@@ -48,6 +48,19 @@ same process are unaffected.
    of finding the token or answering InvalidToken. `labeler` heartbeats answered tasks to tell "completed"
    from "upload worked but SendTaskSuccess failed".
    TOUCHES: the three methods (replaced while STATE.active; the same search, skipping worker-less executions).
+
+8. StopExecution stops what the execution waits for, as on AWS.
+   WHY: moto's Execution.stop only marks the interpreter's environment stopped. A task waiting for a task
+   token blocks in CallbackEndpoint.wait (no timeout) and the execution thread waits for that task, so the
+   execution stayed RUNNING for ever (a resume was then refused with WorkflowLocked); a child execution
+   started by a `.sync` task kept running and committing. On AWS the execution is ABORTED at once, a task
+   token wait ends with it, and a `.sync` child execution is stopped too (that is why the integration's
+   role needs states:StopExecution).
+   TOUCHES: moto.stepfunctions.parser.backend.execution.Execution.stop (wrapped: also interrupts every
+   callback endpoint of the execution, marks it ABORTED, and stops the children it started);
+   StateTaskServiceSfn._build_sync_resolver/_build_sync2_resolver (wrapped: record the child's ARN);
+   Environment.set_error (wrapped: the interrupted wait ends its task with an error, which must not turn the
+   stopped program into a failed one - on AWS a stopped execution is ABORTED whatever its last task did).
 """
 
 from __future__ import annotations
@@ -170,6 +183,7 @@ def install() -> None:
 
     StepFunctionResponse.send_task_failure = send_task_failure
     _install_task_token_search()
+    _install_stop()
 
     from moto.core.exceptions import AWSError
     from moto.stepfunctions.parser import api as parser_api
@@ -240,3 +254,63 @@ def _install_task_token_search() -> None:
     for method in (send_task_heartbeat, send_task_success, send_task_failure):
         method._embedded = True
         setattr(Backend, method.__name__, method)
+
+
+_children_lock = threading.Lock()
+_children: dict[str, set[str]] = {}  # execution ARN -> ARNs of the executions its `.sync` tasks started
+
+
+def _install_stop() -> None:
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+    from moto.stepfunctions.parser.backend.execution import Execution
+    from moto.stepfunctions.responses import get_backend
+
+    if getattr(Execution.stop, "_embedded", False):
+        return
+    original_stop = Execution.stop
+
+    def stop(self, stop_date, error, cause):
+        original_stop(self, stop_date, error, cause)
+        if not STATE.active:
+            return
+        if self.exec_status == ExecutionStatus.RUNNING:
+            self.exec_status, self.stop_date = ExecutionStatus.ABORTED, stop_date
+        pool = getattr(getattr(self.exec_worker, "env", None), "callback_pool_manager", None)
+        for endpoint in list(getattr(pool, "_pool", {}).values()):
+            endpoint.interrupt_all()  # a task-token wait returns; the stopped interpreter runs no further state
+        with _children_lock:
+            children = _children.pop(self.exec_arn, set())
+        backend = get_backend(self.account_id, self.region_name)
+        for child in sorted(children):
+            if backend.describe_execution(child).exec_status == ExecutionStatus.RUNNING:
+                backend.stop_execution(child)
+
+    stop._embedded = True
+    Execution.stop = stop
+
+    original_set_error = Environment.set_error
+
+    def set_error(self, error):
+        if STATE.active and isinstance(self.program_state(), ProgramStopped):
+            return
+        original_set_error(self, error)
+
+    Environment.set_error = set_error
+
+    def recording(build):
+        def wrapper(self, env, *args, **kwargs):
+            if STATE.active:
+                parent = env.states.context_object.context_object_data["Execution"]["Id"]
+                with _children_lock:
+                    _children.setdefault(parent, set()).add(env.stack[-1]["ExecutionArn"])
+            return build(self, env, *args, **kwargs)
+
+        return wrapper
+
+    for name in ("_build_sync_resolver", "_build_sync2_resolver"):
+        setattr(StateTaskServiceSfn, name, recording(getattr(StateTaskServiceSfn, name)))

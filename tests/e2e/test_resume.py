@@ -6,9 +6,11 @@ no human batch is asked twice."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
+from labeler import tasks as labeling_tasks
 from local import runner
 
 from .conftest import check_final_manifest, run_workflow
@@ -87,3 +89,62 @@ def test_a_second_execution_on_the_same_output_path_is_refused(deployment, tmp_p
         runner.wait(deployment, other, on_progress=lambda line: None)
     finally:
         sfn.stop_execution(executionArn=first.execution_arn, error="TestDone", cause="stopped by the test")
+
+
+def _until(condition, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
+
+
+def _status(sfn, arn: str) -> str:
+    return sfn.describe_execution(executionArn=arn)["status"]
+
+
+def test_stop_while_people_label_then_resume(deployment, tmp_path):
+    """StopExecution on an execution waiting for a labeling task aborts it at once (as on AWS), so a new
+    execution with the same input takes the run over and finishes it; the batch nobody answered is asked
+    again under the same job name."""
+    options = {"human_batch_size": 40, "max_rounds": 1, "seed": 4, "sample_seed": 4, "prelabeled": 0.1}
+    _, first = run_workflow(deployment, tmp_path, "stop-wait", 300, run_name="stopped", workforce="human", **options)
+    s3, sfn = deployment.client("s3"), deployment.client("stepfunctions")
+    waiting = _until(lambda: labeling_tasks.find_tasks(s3, sfn, first.output_uri), 120, "the labeling task")
+    sfn.stop_execution(executionArn=first.execution_arn, error="Operator", cause="stopped by the test")
+    assert _until(lambda: _status(sfn, first.execution_arn) == "ABORTED", 10, "ABORTED")
+
+    sample, again = run_workflow(deployment, tmp_path, "stop-wait-resume", 300, run_name="stopped", **options)
+    output = runner.wait(deployment, again, on_progress=lambda line: None)
+    summary = runner.measure(deployment, again, output, tmp_path / "result")
+    check_final_manifest(sample, summary)
+    assert waiting[0].job_name in [job for job, _ in again.answered_jobs]
+
+
+def test_stop_during_a_round_stops_the_round_then_resume(deployment, tmp_path):
+    """A round runs as a child execution (startExecution.sync:2): stopping the loop stops the round too, as
+    Step Functions does, so it commits nothing after the stop; the resumed run finishes."""
+    options = {"human_batch_size": 40, "max_rounds": 2, "seed": 6, "sample_seed": 6, "prelabeled": 0.2}
+    _, first = run_workflow(deployment, tmp_path, "stop-round", 300, run_name="stopped-round", **options)
+    sfn = deployment.client("stepfunctions")
+    rounds = deployment.outputs["round_state_machine_arn"]
+
+    before = {e["executionArn"] for e in sfn.list_executions(stateMachineArn=rounds)["executions"]}
+    child = _until(
+        lambda: [
+            e["executionArn"]
+            for e in sfn.list_executions(stateMachineArn=rounds, statusFilter="RUNNING")["executions"]
+            if e["executionArn"] not in before
+        ],
+        180,
+        "a running round",
+    )[0]
+    sfn.stop_execution(executionArn=first.execution_arn)
+    assert _until(lambda: _status(sfn, first.execution_arn) == "ABORTED", 10, "the loop ABORTED")
+    assert _until(lambda: _status(sfn, child) == "ABORTED", 10, "the round ABORTED")
+
+    sample, again = run_workflow(deployment, tmp_path, "stop-round-resume", 300, run_name="stopped-round", **options)
+    output = runner.wait(deployment, again, on_progress=lambda line: None)
+    check_final_manifest(sample, runner.measure(deployment, again, output, tmp_path / "result"))
