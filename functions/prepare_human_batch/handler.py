@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from labeling_common import layout, s3io
 from labeling_common.errors import InvalidEvent
+from labeling_common.model_config import text_of
 from labeling_common.observability import entrypoint, logger, metrics
 
 from .logic import batch_records, existing_answers, first_selected_ids, random_unlabeled_ids
@@ -29,6 +30,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     batch_uri = f"{prefix}input.manifest"
     with s3io.JsonLinesWriter(batch_uri, encryption=s3io.encryption_args(config["kms_key_id"])) as writer:
         for record in batch_records(s3io.iter_records(state["manifest_uri"]), attribute, chosen):
+            text_of(record, s3io.read_text)  # no one is asked to label an item whose text cannot be read
             writer.write(record)
         if writer.lines == 0:
             raise InvalidEvent("none of the chosen records is still unlabeled", field="$.progress.pending_batch")

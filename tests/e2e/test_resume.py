@@ -148,3 +148,26 @@ def test_stop_during_a_round_stops_the_round_then_resume(deployment, tmp_path):
     sample, again = run_workflow(deployment, tmp_path, "stop-round-resume", 300, run_name="stopped-round", **options)
     output = runner.wait(deployment, again, on_progress=lambda line: None)
     check_final_manifest(sample, runner.measure(deployment, again, output, tmp_path / "result"))
+
+
+@pytest.mark.parametrize("size", [2, 5])
+def test_a_tiny_manifest_is_labeled_by_people_and_never_fails_after_they_labeled(deployment, tmp_path, size):
+    """Too few labels to train fold models or certify anything: the rounds degrade (fold models that know
+    nothing auto-label nothing) instead of failing after people labeled, and people label every item."""
+    options = {"human_batch_size": 10, "max_rounds": 3, "seed": 1, "sample_seed": 1, "prelabeled": 0.0}
+    sample, run = run_workflow(deployment, tmp_path, f"tiny-{size}", size, **options)
+    output = runner.wait(deployment, run, on_progress=lambda line: None)
+    summary = runner.measure(deployment, run, output, tmp_path / "result")
+    check_final_manifest(sample, summary)
+    assert (summary["human_labeled"], summary["auto_labeled"]) == (size, 0)
+
+
+def test_a_bootstrap_of_one_label_runs_its_rounds(deployment, tmp_path):
+    """BootstrapFraction leaving a single label: the first training has one label for five folds; the round
+    still runs (nothing certified) and people's batches go on."""
+    options = {"human_batch_size": 20, "max_rounds": 2, "seed": 2, "sample_seed": 2, "prelabeled": 0.0}
+    sample, run = run_workflow(deployment, tmp_path, "one-label", 100, bootstrap_fraction=0.01, **options)
+    output = runner.wait(deployment, run, on_progress=lambda line: None)
+    summary = runner.measure(deployment, run, output, tmp_path / "result")
+    check_final_manifest(sample, summary)
+    assert output["Rounds"] == 2 and summary["human_labeled"] == 1 + 2 * 20

@@ -181,3 +181,24 @@ def test_a_checkpoint_from_before_attempt_named_rounds_resumes_with_its_calibrat
     assert saved_calibration_uri(config, {"round": 0}) is None
     assert saved_calibration_uri(config, {"round": 3}) == "s3://b/run/rounds/round-003/calibration.jsonl"
     assert saved_calibration_uri(config, {"round": 3, "calibration_uri": "s3://b/x.jsonl"}) == "s3://b/x.jsonl"
+
+
+@pytest.mark.parametrize("body,message", [(None, "no such object"), (b"\xff\xfe broken", "not UTF-8 text")])
+def test_a_batch_holding_an_unreadable_source_ref_is_refused_before_anyone_labels(
+    workspace, lambda_context, body, message
+):
+    """A source-ref that is missing or not UTF-8 is named with its record before the batch goes to people
+    (not after they labeled, at the round's first read); no batch manifest is written."""
+    from labeling_common.errors import InvalidManifest
+
+    for i in range(19):
+        workspace.put_bytes(f"texts/{i}.txt", f"headline {i}".encode())
+    if body is not None:
+        workspace.put_bytes("texts/19.txt", body)
+    workspace.put_lines("input/input.manifest", [{"source-ref": workspace.uri(f"texts/{i}.txt")} for i in range(20)])
+    config = make_config(workspace, bootstrap_fraction=1.0)
+    state = bootstrap({"config": config, "execution": EXECUTION}, lambda_context)
+    with pytest.raises(InvalidManifest, match=message) as error:
+        prepare_batch({"config": config, "progress": state}, lambda_context)
+    assert error.value.field == "record 19 (source-ref)" and "texts/19.txt" in str(error.value)
+    assert not [key for key in workspace.keys("runs/run-1/") if "/batches/" in key]
