@@ -32,7 +32,7 @@ help: ## List the targets
 
 $(VENV)/.installed: requirements/dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --disable-pip-version-check -r requirements/dev.lock
+	$(PIP) install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.lock
 	$(PIP) install --quiet --disable-pip-version-check --no-deps --editable .  # the `labeler` command
 	touch $@
 
@@ -40,10 +40,15 @@ $(VENV)/.installed: requirements/dev.lock pyproject.toml
 venv: $(VENV)/.installed ## Create the project virtualenv from requirements/dev.lock
 
 .PHONY: lock
-lock: ## Re-resolve requirements/dev.txt into requirements/dev.lock
+lock: ## Re-resolve requirements/dev.txt into requirements/dev.lock (every file of each pinned release hashed)
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
 	build/lock-venv/bin/pip install --quiet -r requirements/dev.txt
-	build/lock-venv/bin/pip freeze --exclude-editable > requirements/dev.lock
+	build/lock-venv/bin/pip freeze --exclude-editable > build/lock-venv/frozen.txt
+	build/lock-venv/bin/pip install --quiet pip-tools==7.6.2
+	# pip-compile re-resolves the frozen pins (the same versions) and adds the sha256 of every file the
+	# index has for each release, every platform's included, so the lock stays usable beyond this machine.
+	build/lock-venv/bin/pip-compile --quiet --generate-hashes --allow-unsafe --no-header --no-annotate --strip-extras --no-emit-index-url --no-emit-find-links \
+	  -o requirements/dev.lock build/lock-venv/frozen.txt
 
 # --- Lambda packaging ----------------------------------------------------------------------------
 
@@ -94,8 +99,8 @@ build: $(ZIPS) build/lambda/build-info.json ## Build one reproducible zip per La
 # What the Lambda runtime itself provides (boto3 and its pure-Python dependencies), for local mode.
 $(LAMBDA_RUNTIME_SITE)/.done: requirements/dev.lock | $(VENV)/.installed
 	rm -rf $(LAMBDA_RUNTIME_SITE)
-	grep -E '^(boto3|botocore|s3transfer|jmespath|urllib3|python-dateutil|six)==' requirements/dev.lock > build/lambda-runtime.txt
-	$(PIP) install --quiet --disable-pip-version-check --no-deps --no-compile --target $(LAMBDA_RUNTIME_SITE) -r build/lambda-runtime.txt
+	awk '/^[A-Za-z]/ { keep = ($$0 ~ /^(boto3|botocore|s3transfer|jmespath|urllib3|python-dateutil|six)==/) } keep' requirements/dev.lock > build/lambda-runtime.txt
+	$(PIP) install --quiet --disable-pip-version-check --require-hashes --no-deps --no-compile --target $(LAMBDA_RUNTIME_SITE) -r build/lambda-runtime.txt
 	rm -rf $(LAMBDA_RUNTIME_SITE)/bin
 	touch $@
 

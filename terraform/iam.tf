@@ -13,6 +13,21 @@ locals {
   # Bucket-level S3 actions (resource = the bucket); every other S3 action is on objects (bucket/*).
   s3_bucket_level_actions = ["s3:ListBucket", "s3:GetBucketLocation"]
 
+  # A run's objects are named relative to its S3OutputPath, which may be the bucket root or any prefix:
+  # a key pattern is granted at both places.
+  run_object_arns = { for pattern in distinct(flatten([
+    for fn in values(local.functions) : concat(fn.writes, fn.deletes)
+    ])) : pattern => ["${local.bucket_arn}/${pattern}", "${local.bucket_arn}/*/${pattern}"]
+  }
+
+  # Task tokens (batches/<job>/task.json) are for the labeling tools, which read them with their own
+  # credentials: every workflow role is denied reading them, even those that read the bucket widely.
+  task_token_denial = {
+    effect    = "Deny"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.bucket_arn}/batches/*/task.json", "${local.bucket_arn}/*/batches/*/task.json"]
+  }
+
   # --- Lambda functions --------------------------------------------------------------------------------
 
   # Named extra permissions a function asks for in local.functions[*].grants.
@@ -42,6 +57,15 @@ locals {
             actions   = [for a in fn.bucket_actions : a if contains(local.s3_bucket_level_actions, a)]
             resources = [local.bucket_arn]
           }
+          RunObjectWrites = {
+            actions   = concat(["s3:PutObject", "s3:AbortMultipartUpload"], fn.tags_objects ? ["s3:PutObjectTagging"] : [])
+            resources = flatten([for pattern in fn.writes : local.run_object_arns[pattern]])
+          }
+          RunLockRelease = {
+            actions   = ["s3:DeleteObject"]
+            resources = flatten([for pattern in fn.deletes : local.run_object_arns[pattern]])
+          }
+          TaskTokensStayWithLabelingTools = local.task_token_denial
           InputBucketObjects = {
             actions   = [for a in fn.input_actions : a if !contains(local.s3_bucket_level_actions, a)]
             resources = [for arn in local.input_bucket_arns : "${arn}/*"]
@@ -52,7 +76,7 @@ locals {
           }
           # SSE-KMS: reading needs Decrypt; writing (and multipart uploads) GenerateDataKey too.
           KmsKey = {
-            actions   = contains(fn.bucket_actions, "s3:PutObject") ? ["kms:Decrypt", "kms:GenerateDataKey"] : ["kms:Decrypt"]
+            actions   = length(fn.writes) > 0 ? ["kms:Decrypt", "kms:GenerateDataKey"] : ["kms:Decrypt"]
             resources = local.kms_key_arns
           }
         },
@@ -60,7 +84,7 @@ locals {
           actions   = local.function_grants[grant].actions
           resources = local.function_grants[grant].resources
         } },
-      ) : sid => statement if length(statement.actions) > 0 && length(statement.resources) > 0
+      ) : sid => merge({ effect = "Allow" }, statement) if length(statement.actions) > 0 && length(statement.resources) > 0
     }
   }
 
@@ -126,6 +150,14 @@ locals {
   })
 
   loop_policy_statements = merge(local.state_machine_common_statements.loop, {
+    # Ground Truth jobs go only to the work team types the deployment allows (private by default: the
+    # items may be confidential); a request naming a public work team is refused by IAM.
+    LabelingJobsOnlyForAllowedWorkteams = {
+      effect     = "Deny"
+      actions    = ["sagemaker:CreateLabelingJob"]
+      resources  = ["arn:${local.partition}:sagemaker:${local.region}:${local.account_id}:labeling-job/*"]
+      conditions = { StringNotEquals = { "sagemaker:WorkteamType" = var.ground_truth_workteam_types } }
+    }
     InvokeFunctions = {
       actions   = ["lambda:InvokeFunction"]
       resources = flatten([for key in local.state_machine_functions.loop : [module.lambda[key].arn, "${module.lambda[key].arn}:*"]])
@@ -146,11 +178,21 @@ locals {
   ecr_repository_arns = concat([aws_ecr_repository.main.arn], var.additional_ecr_repository_arns)
 
   sagemaker_statements = {
-    # Channels, model artifacts, transform input/output, Ground Truth batches and outputs.
+    # Reads: channels, model artifacts, transform input, Ground Truth batches (and source-ref texts, which
+    # may live anywhere in the bucket).
     WorkflowBucketObjects = {
-      actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+      actions   = ["s3:GetObject"]
       resources = ["${local.bucket_arn}/*"]
     }
+    # Writes: model artifacts and transform output under a round's folder, Ground Truth output under its
+    # batch's folder (at the bucket root or under any prefix, like the run's S3OutputPath).
+    RunObjectWrites = {
+      actions = ["s3:PutObject", "s3:AbortMultipartUpload"]
+      resources = flatten([for pattern in ["rounds/*", "batches/*/ground-truth/*"] : [
+        "${local.bucket_arn}/${pattern}", "${local.bucket_arn}/*/${pattern}",
+      ]])
+    }
+    TaskTokensStayWithLabelingTools = local.task_token_denial
     WorkflowBucket = {
       actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
       resources = [local.bucket_arn]
@@ -206,7 +248,7 @@ locals {
     Version = "2012-10-17"
     Statement = [
       for sid, statement in local.sagemaker_statements : merge(
-        { Sid = sid, Effect = "Allow", Action = statement.actions, Resource = statement.resources },
+        { Sid = sid, Effect = try(statement.effect, "Allow"), Action = statement.actions, Resource = statement.resources },
         { for key, value in { Condition = try(statement.conditions, null) } : key => value if value != null },
       ) if length(statement.resources) > 0
     ]

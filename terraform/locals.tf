@@ -21,12 +21,15 @@ locals {
   #
   # One entry per directory under functions/ (= Python package = zip = IAM role). Each entry says what
   # the function's code does with AWS, read from its handler and labeling_common:
-  #   bucket_actions: S3 actions on the workflow bucket. Reads stream with GetObject; writers
-  #     (s3io.JsonLinesWriter) switch to multipart uploads, whose parts are covered by s3:PutObject and
-  #     whose failure path needs s3:AbortMultipartUpload; s3:PutObjectTagging because PutObject with a
-  #     Tagging header needs it (intermediate=true on training channels and transform input);
-  #     s3:ListBucket wherever a missing key is expected (HeadObject existence tests, the checkpoint and
-  #     lock reads), so that S3 answers 404 rather than 403; s3:DeleteObject where the run lock is released.
+  #   bucket_actions: reads of the workflow bucket, bucket-wide (inputs may live anywhere in it): GetObject
+  #     streams; s3:ListBucket wherever a missing key is expected (HeadObject existence tests, the checkpoint
+  #     and lock reads), so that S3 answers 404 rather than 403.
+  #   writes: the objects the function writes, as key patterns under a run's S3OutputPath (granted at the
+  #     bucket root and under any prefix). Writers (s3io.JsonLinesWriter) switch to multipart uploads, whose
+  #     parts are covered by s3:PutObject and whose failure path needs s3:AbortMultipartUpload.
+  #   tags_objects: PutObject with a Tagging header needs s3:PutObjectTagging (intermediate=true on training
+  #     channels and transform input).
+  #   deletes: key patterns the function deletes (the run lock, released by its holder).
   #   input_actions: read access to var.additional_input_bucket_names (users' manifests, label configs,
   #     source-ref texts, labeled manifests returned by a labeling tool).
   #   grants: extra statements by name (see local.function_grants).
@@ -36,76 +39,109 @@ locals {
       description    = "Validate the execution request and fill the deployment's defaults; writes nothing."
       size           = "light"
       bucket_actions = ["s3:GetObject", "s3:ListBucket"] # HeadObject + GetObject of manifest and label config
+      writes         = []
+      tags_objects   = false
+      deletes        = []
       input_actions  = ["s3:GetObject", "s3:ListBucket"]
       grants         = []
     }
     bootstrap_manifest = {
       description    = "Copy the input manifest to working manifest version 0 with record ids and counts, or resume from the checkpoint."
       size           = "streaming"
-      bucket_actions = ["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload"]
+      bucket_actions = ["s3:GetObject", "s3:ListBucket"]
+      writes         = ["working/lock.json", "working/checkpoint.json", "working/manifest-*"]
+      tags_objects   = false
+      deletes        = []
       input_actions  = ["s3:GetObject"]
       grants         = ["describe_loop_executions"] # the run lock: is its holder still running?
     }
     prepare_human_batch = {
       description    = "Write the batch manifest humans label next (random bootstrap sample or the last round's selection)."
       size           = "streaming"
-      bucket_actions = ["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload"] # ListBucket: were the batch's answers already delivered?
-      input_actions  = []
+      bucket_actions = ["s3:GetObject", "s3:ListBucket"] # ListBucket: were the batch's answers already delivered?
+      writes         = ["batches/*/input.manifest"]
+      tags_objects   = false
+      deletes        = []
+      input_actions  = ["s3:GetObject"] # source-ref texts: every item is read before people are asked
       grants         = []
     }
     request_callback_labels = {
       description    = "Publish a labeling task (task.json + SNS message) and leave the task token with the labeling tool."
       size           = "light"
-      bucket_actions = ["s3:GetObject", "s3:PutObject"] # label config; one small task.json (no multipart)
+      bucket_actions = ["s3:GetObject"]        # label config
+      writes         = ["batches/*/task.json"] # one small object (no multipart)
+      tags_objects   = false
+      deletes        = []
       input_actions  = ["s3:GetObject"]
       grants         = ["publish_labeling_tasks"]
     }
     merge_labels = {
       description    = "Validate human or auto labels and merge them into the next working manifest version."
       size           = "streaming"
-      bucket_actions = ["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload"]
+      bucket_actions = ["s3:GetObject", "s3:ListBucket"]
+      writes         = ["working/checkpoint.json", "working/manifest-*"]
+      tags_objects   = false
+      deletes        = []
       input_actions  = ["s3:GetObject", "s3:ListBucket"] # a labeling tool may return its manifest from your bucket
       grants         = []
     }
     create_validation_set = {
       description    = "Hold out a random, class-stratified sample of the human labels to calibrate the threshold."
       size           = "streaming"
-      bucket_actions = ["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload"]
+      bucket_actions = ["s3:GetObject", "s3:ListBucket"]
+      writes         = ["working/checkpoint.json", "working/validation-*"]
+      tags_objects   = false
+      deletes        = []
       input_actions  = []
       grants         = []
     }
     prepare_training = {
       description    = "Write the round's training channels and build the CreateTrainingJob request from MODEL_CONFIG."
       size           = "streaming"
-      bucket_actions = ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"]
+      bucket_actions = ["s3:GetObject"]
+      writes         = ["rounds/*"]
+      tags_objects   = true
+      deletes        = []
       input_actions  = ["s3:GetObject"] # source-ref texts
       grants         = []
     }
     prepare_inference = {
       description    = "Write the transform input (unlabeled pool + validation items) and build the CreateTransformJob request."
       size           = "streaming"
-      bucket_actions = ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"]
+      bucket_actions = ["s3:GetObject"]
+      writes         = ["rounds/*"]
+      tags_objects   = true
+      deletes        = []
       input_actions  = ["s3:GetObject"] # source-ref texts
       grants         = []
     }
     select_and_auto_label = {
       description    = "Calibrate the threshold on the validation predictions, auto-label the pool, choose the next human batch."
       size           = "streaming"
-      bucket_actions = ["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload"] # lists the transform output
-      input_actions  = ["s3:GetObject"]                                                             # label config
+      bucket_actions = ["s3:GetObject", "s3:ListBucket"] # lists the transform output
+      writes         = ["rounds/*"]
+      tags_objects   = false
+      deletes        = []
+      input_actions  = ["s3:GetObject"] # label config
       grants         = []
     }
     export_final = {
       description    = "Write final_output.manifest and report.json; release the run lock."
       size           = "streaming"
-      bucket_actions = ["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"]
+      bucket_actions = ["s3:GetObject", "s3:ListBucket"]
+      writes         = ["final_output.manifest", "report.json"]
+      tags_objects   = false
+      deletes        = ["working/lock.json"]
       input_actions  = []
       grants         = []
     }
     record_failure = {
       description    = "Write the failure record under the output path; release the run lock."
       size           = "light"
-      bucket_actions = ["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:DeleteObject"]
+      bucket_actions = ["s3:GetObject", "s3:ListBucket"]
+      writes         = ["failures/*"]
+      tags_objects   = false
+      deletes        = ["working/lock.json"]
       input_actions  = []
       grants         = []
     }

@@ -643,3 +643,14 @@ variable "labeling_timeout_seconds" {
     error_message = "labeling_timeout_seconds must be a whole number between 60 and 31536000 (one year)."
   }
 }
+
+variable "ground_truth_workteam_types" {
+  description = "Work team types the Ground Truth backend may send items to (IAM condition sagemaker:WorkteamType on CreateLabelingJob): private-crowd, vendor-crowd, public-crowd (Mechanical Turk)."
+  type        = list(string)
+  default     = ["private-crowd", "vendor-crowd"]
+
+  validation {
+    condition     = length(var.ground_truth_workteam_types) > 0 && alltrue([for t in var.ground_truth_workteam_types : contains(["private-crowd", "vendor-crowd", "public-crowd"], t)])
+    error_message = "ground_truth_workteam_types: one or more of private-crowd, vendor-crowd, public-crowd."
+  }
+}

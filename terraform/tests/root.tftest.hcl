@@ -139,17 +139,17 @@ run "function_policies" {
     condition = jsonencode({
       for key, fn in module.lambda : key => sort([for s in jsondecode(fn.policy).Statement : s.Sid])
       }) == jsonencode({
-      validate_input          = ["OwnLogGroup", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
-      bootstrap_manifest      = ["DescribeLoopExecutions", "OwnLogGroup", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
-      prepare_human_batch     = ["OwnLogGroup", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
-      request_callback_labels = ["OwnLogGroup", "PublishLabelingTasks", "WorkflowBucketObjects", "XRayTraces"]
-      merge_labels            = ["OwnLogGroup", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
-      create_validation_set   = ["OwnLogGroup", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
-      prepare_training        = ["OwnLogGroup", "WorkflowBucketObjects", "XRayTraces"]
-      prepare_inference       = ["OwnLogGroup", "WorkflowBucketObjects", "XRayTraces"]
-      select_and_auto_label   = ["OwnLogGroup", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
-      export_final            = ["OwnLogGroup", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
-      record_failure          = ["OwnLogGroup", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
+      validate_input          = ["OwnLogGroup", "TaskTokensStayWithLabelingTools", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
+      bootstrap_manifest      = ["DescribeLoopExecutions", "OwnLogGroup", "RunObjectWrites", "TaskTokensStayWithLabelingTools", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
+      prepare_human_batch     = ["OwnLogGroup", "RunObjectWrites", "TaskTokensStayWithLabelingTools", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
+      request_callback_labels = ["OwnLogGroup", "PublishLabelingTasks", "RunObjectWrites", "TaskTokensStayWithLabelingTools", "WorkflowBucketObjects", "XRayTraces"]
+      merge_labels            = ["OwnLogGroup", "RunObjectWrites", "TaskTokensStayWithLabelingTools", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
+      create_validation_set   = ["OwnLogGroup", "RunObjectWrites", "TaskTokensStayWithLabelingTools", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
+      prepare_training        = ["OwnLogGroup", "RunObjectWrites", "TaskTokensStayWithLabelingTools", "WorkflowBucketObjects", "XRayTraces"]
+      prepare_inference       = ["OwnLogGroup", "RunObjectWrites", "TaskTokensStayWithLabelingTools", "WorkflowBucketObjects", "XRayTraces"]
+      select_and_auto_label   = ["OwnLogGroup", "RunObjectWrites", "TaskTokensStayWithLabelingTools", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
+      export_final            = ["OwnLogGroup", "RunLockRelease", "RunObjectWrites", "TaskTokensStayWithLabelingTools", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
+      record_failure          = ["OwnLogGroup", "RunLockRelease", "RunObjectWrites", "TaskTokensStayWithLabelingTools", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
     })
     error_message = "Unexpected statements in a function policy (no input buckets, no KMS key by default)."
   }
@@ -157,31 +157,65 @@ run "function_policies" {
   assert {
     condition = alltrue(flatten([for key, fn in module.lambda : [
       for s in jsondecode(fn.policy).Statement : (
-        s.Sid == "WorkflowBucketObjects" ? s.Resource == ["arn:aws:s3:::active-labeling-123456789012-us-east-1/*"] :
+        s.Sid == "WorkflowBucketObjects" ? s.Resource == ["arn:aws:s3:::active-labeling-123456789012-us-east-1/*"] && s.Action == ["s3:GetObject"] :
         s.Sid == "WorkflowBucket" ? s.Resource == ["arn:aws:s3:::active-labeling-123456789012-us-east-1"] && s.Action == ["s3:ListBucket"] :
-        true
+        s.Sid == "TaskTokensStayWithLabelingTools" ? s.Effect == "Deny" && s.Action == ["s3:GetObject"] && s.Resource == [
+          "arn:aws:s3:::active-labeling-123456789012-us-east-1/batches/*/task.json",
+          "arn:aws:s3:::active-labeling-123456789012-us-east-1/*/batches/*/task.json",
+        ] :
+        s.Effect == "Allow"
       )
     ]]))
-    error_message = "S3 statements must name exactly the workflow bucket (objects) or the bucket itself (ListBucket)."
+    error_message = "Bucket-wide, functions only read (GetObject, ListBucket on the bucket); no function reads task tokens."
   }
 
   assert {
     condition = jsonencode({
-      for key, fn in module.lambda : key => sort([for s in jsondecode(fn.policy).Statement : s.Action if s.Sid == "WorkflowBucketObjects"][0])
+      for key, fn in module.lambda : key => [for s in jsondecode(fn.policy).Statement : [
+        for arn in s.Resource : trimprefix(arn, "arn:aws:s3:::active-labeling-123456789012-us-east-1/")
+      ] if s.Sid == "RunObjectWrites"]
       }) == jsonencode({
-      validate_input          = ["s3:GetObject"]
-      bootstrap_manifest      = ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
-      prepare_human_batch     = ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
-      request_callback_labels = ["s3:GetObject", "s3:PutObject"]
-      merge_labels            = ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
-      create_validation_set   = ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
-      prepare_training        = ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"]
-      prepare_inference       = ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"]
-      select_and_auto_label   = ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
-      export_final            = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
-      record_failure          = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+      validate_input          = []
+      bootstrap_manifest      = [["working/lock.json", "*/working/lock.json", "working/checkpoint.json", "*/working/checkpoint.json", "working/manifest-*", "*/working/manifest-*"]]
+      prepare_human_batch     = [["batches/*/input.manifest", "*/batches/*/input.manifest"]]
+      request_callback_labels = [["batches/*/task.json", "*/batches/*/task.json"]]
+      merge_labels            = [["working/checkpoint.json", "*/working/checkpoint.json", "working/manifest-*", "*/working/manifest-*"]]
+      create_validation_set   = [["working/checkpoint.json", "*/working/checkpoint.json", "working/validation-*", "*/working/validation-*"]]
+      prepare_training        = [["rounds/*", "*/rounds/*"]]
+      prepare_inference       = [["rounds/*", "*/rounds/*"]]
+      select_and_auto_label   = [["rounds/*", "*/rounds/*"]]
+      export_final            = [["final_output.manifest", "*/final_output.manifest", "report.json", "*/report.json"]]
+      record_failure          = [["failures/*", "*/failures/*"]]
     })
-    error_message = "Object actions must be exactly what each function's code does (read-only ValidateInput; tagging only where objects are tagged)."
+    error_message = "Each function writes only the run objects its code writes, at the bucket root or under any output prefix."
+  }
+
+  assert {
+    condition = jsonencode({
+      for key, fn in module.lambda : key => sort(flatten([for s in jsondecode(fn.policy).Statement : s.Action if contains(["RunObjectWrites", "RunLockRelease"], s.Sid)]))
+      }) == jsonencode({
+      validate_input          = []
+      bootstrap_manifest      = ["s3:AbortMultipartUpload", "s3:PutObject"]
+      prepare_human_batch     = ["s3:AbortMultipartUpload", "s3:PutObject"]
+      request_callback_labels = ["s3:AbortMultipartUpload", "s3:PutObject"]
+      merge_labels            = ["s3:AbortMultipartUpload", "s3:PutObject"]
+      create_validation_set   = ["s3:AbortMultipartUpload", "s3:PutObject"]
+      prepare_training        = ["s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectTagging"]
+      prepare_inference       = ["s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectTagging"]
+      select_and_auto_label   = ["s3:AbortMultipartUpload", "s3:PutObject"]
+      export_final            = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"]
+      record_failure          = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"]
+    })
+    error_message = "Write actions must be exactly what each function's code does (read-only ValidateInput; tagging only where objects are tagged)."
+  }
+
+  assert {
+    condition = alltrue([for key, fn in module.lambda : alltrue([
+      for s in jsondecode(fn.policy).Statement : [
+        for arn in s.Resource : trimprefix(arn, "arn:aws:s3:::active-labeling-123456789012-us-east-1/")
+      ] == ["working/lock.json", "*/working/lock.json"] if s.Sid == "RunLockRelease"
+    ])])
+    error_message = "The only object a function deletes is the run lock."
   }
 
   assert {
@@ -203,7 +237,7 @@ run "input_buckets_and_kms" {
 
   assert {
     condition = toset([for key, fn in module.lambda : key if anytrue([for s in jsondecode(fn.policy).Statement : s.Sid == "InputBucketObjects"])]) == toset([
-      "validate_input", "bootstrap_manifest", "request_callback_labels", "merge_labels", "prepare_training", "prepare_inference", "select_and_auto_label",
+      "validate_input", "bootstrap_manifest", "prepare_human_batch", "request_callback_labels", "merge_labels", "prepare_training", "prepare_inference", "select_and_auto_label",
     ])
     error_message = "Exactly the functions that read user inputs may read the additional input buckets."
   }
@@ -306,6 +340,17 @@ run "state_machine_policies" {
   }
 
   assert {
+    condition = [for s in jsondecode(module.loop_state_machine.policy).Statement : s if s.Sid == "LabelingJobsOnlyForAllowedWorkteams"] == [{
+      Sid       = "LabelingJobsOnlyForAllowedWorkteams"
+      Effect    = "Deny"
+      Action    = ["sagemaker:CreateLabelingJob"]
+      Resource  = ["arn:aws:sagemaker:us-east-1:123456789012:labeling-job/*"]
+      Condition = { StringNotEquals = { "sagemaker:WorkteamType" = ["private-crowd", "vendor-crowd"] } }
+    }]
+    error_message = "Ground Truth jobs may go only to private or vendor work teams by default (no public crowd)."
+  }
+
+  assert {
     condition = sort([for s in jsondecode(module.round_state_machine.policy).Statement : s.Action if s.Sid == "SageMakerModels"][0]) == tolist([
       "sagemaker:AddTags", "sagemaker:CreateModel", "sagemaker:DeleteModel", "sagemaker:DescribeModel", "sagemaker:ListTags",
     ])
@@ -337,8 +382,8 @@ run "least_privilege_everywhere" {
   assert {
     condition = alltrue(flatten([
       for policy in concat([for fn in module.lambda : fn.policy], [module.loop_state_machine.policy, module.round_state_machine.policy, aws_iam_role_policy.sagemaker.policy]) : [
-        for s in jsondecode(policy).Statement : s.Effect == "Allow" && (
-          !contains(s.Action, "iam:PassRole") || (
+        for s in jsondecode(policy).Statement : !contains(s.Action, "iam:PassRole") || (
+          s.Effect == "Allow" && (
             s.Action == ["iam:PassRole"] &&
             s.Resource == ["arn:aws:iam::123456789012:role/active-labeling-sagemaker"] &&
             try(s.Condition, null) == { StringEquals = { "iam:PassedToService" = ["sagemaker.amazonaws.com"] } }
@@ -360,12 +405,34 @@ run "least_privilege_everywhere" {
       } == {
       WorkflowBucketObjects = ["arn:aws:s3:::active-labeling-123456789012-us-east-1/*"]
       WorkflowBucket        = ["arn:aws:s3:::active-labeling-123456789012-us-east-1"]
-      EcrLogin              = ["*"]
-      EcrPull               = ["arn:aws:ecr:us-east-1:123456789012:repository/active-labeling/text-classifier"]
-      JobLogs               = ["arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/*"]
-      JobMetrics            = ["*"]
+      RunObjectWrites = [
+        "arn:aws:s3:::active-labeling-123456789012-us-east-1/rounds/*",
+        "arn:aws:s3:::active-labeling-123456789012-us-east-1/*/rounds/*",
+        "arn:aws:s3:::active-labeling-123456789012-us-east-1/batches/*/ground-truth/*",
+        "arn:aws:s3:::active-labeling-123456789012-us-east-1/*/batches/*/ground-truth/*",
+      ]
+      TaskTokensStayWithLabelingTools = [
+        "arn:aws:s3:::active-labeling-123456789012-us-east-1/batches/*/task.json",
+        "arn:aws:s3:::active-labeling-123456789012-us-east-1/*/batches/*/task.json",
+      ]
+      EcrLogin   = ["*"]
+      EcrPull    = ["arn:aws:ecr:us-east-1:123456789012:repository/active-labeling/text-classifier"]
+      JobLogs    = ["arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/*"]
+      JobMetrics = ["*"]
     }
     error_message = "The SageMaker role reaches the workflow bucket, its ECR repository, SageMaker's log groups and metrics - nothing else."
+  }
+
+  assert {
+    condition = {
+      for s in jsondecode(aws_iam_role_policy.sagemaker.policy).Statement : s.Sid => [s.Effect, s.Action] if startswith(s.Sid, "Workflow") || startswith(s.Sid, "RunObject") || startswith(s.Sid, "TaskTokens")
+      } == {
+      WorkflowBucketObjects           = ["Allow", ["s3:GetObject"]]
+      WorkflowBucket                  = ["Allow", ["s3:ListBucket", "s3:GetBucketLocation"]]
+      RunObjectWrites                 = ["Allow", ["s3:PutObject", "s3:AbortMultipartUpload"]]
+      TaskTokensStayWithLabelingTools = ["Deny", ["s3:GetObject"]]
+    }
+    error_message = "SageMaker jobs read the bucket, write only under rounds/ and Ground Truth output folders, and never read task tokens."
   }
 
   assert {

@@ -706,3 +706,13 @@ run "labeling_timeout_too_short" {
 
   expect_failures = [var.labeling_timeout_seconds]
 }
+
+run "workteam_type_unknown" {
+  command = plan
+
+  variables {
+    ground_truth_workteam_types = ["mechanical-turk"]
+  }
+
+  expect_failures = [var.ground_truth_workteam_types]
+}

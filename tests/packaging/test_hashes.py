@@ -1,4 +1,5 @@
-"""Supply chain: the Lambda wheels are hash-pinned, and the pinning tool rewrites hashes faithfully."""
+"""Supply chain: the Lambda wheels, the container and the development lock are hash-pinned, and the pinning
+tool rewrites hashes faithfully."""
 
 from __future__ import annotations
 
@@ -27,6 +28,18 @@ def test_every_vendored_requirement_is_pinned_by_version_and_hash():
     assert container["numpy"] == container["scikit-learn"] == 2  # CPython 3.12 x x86_64/aarch64
     dockerfile = (REPO / "containers" / "text-classifier" / "Dockerfile").read_text()
     assert "--require-hashes -r /opt/program/requirements.txt" in dockerfile
+
+
+def test_the_development_lock_pins_every_file_of_each_release_by_hash():
+    """The lock serves every platform a developer may use: each release is pinned with the hashes of all its
+    files on the index (pip-compile --generate-hashes), not only this machine's wheel."""
+    lock = hash_counts(REPO / "requirements" / "dev.lock")
+    assert lock["moto"] >= 1 and lock["cffi"] >= 20 and lock["scikit-learn"] >= 10  # wheels for many platforms
+    makefile = (REPO / "Makefile").read_text()
+    venv_rule = makefile[makefile.index("$(VENV)/.installed:") :].split("\n\n", 1)[0]
+    assert "--require-hashes -r requirements/dev.lock" in venv_rule
+    runtime_rule = makefile[makefile.index("$(LAMBDA_RUNTIME_SITE)/.done:") :].split("\n\n", 1)[0]
+    assert "--require-hashes" in runtime_rule
 
 
 def test_the_wheelhouse_is_downloaded_with_require_hashes():

@@ -27,7 +27,7 @@ locals {
       ],
       [
         for sid, statement in var.policy_statements : merge(
-          { Sid = sid, Effect = "Allow", Action = statement.actions, Resource = statement.resources },
+          { Sid = sid, Effect = statement.effect, Action = statement.actions, Resource = statement.resources },
           { for key, value in { Condition = statement.conditions } : key => value if value != null },
         )
       ],

@@ -70,13 +70,19 @@ variable "environment" {
 }
 
 variable "policy_statements" {
-  description = "Allow statements of the function's inline policy, keyed by Sid, on top of its own log group and X-Ray."
+  description = "Statements of the function's inline policy (Allow unless effect says Deny), keyed by Sid, on top of its own log group and X-Ray."
   type = map(object({
+    effect     = optional(string, "Allow")
     actions    = list(string)
     resources  = list(string)
     conditions = optional(map(map(list(string))))
   }))
   default = {}
+
+  validation {
+    condition     = alltrue([for statement in values(var.policy_statements) : contains(["Allow", "Deny"], statement.effect)])
+    error_message = "policy_statements effects are Allow or Deny."
+  }
 
   validation {
     condition     = alltrue([for sid in keys(var.policy_statements) : can(regex("^[A-Za-z0-9]+$", sid))])

@@ -14,12 +14,18 @@ variable "definition" {
 }
 
 variable "policy_statements" {
-  description = "Allow statements of the role's inline policy for the service integrations, keyed by Sid (log delivery and X-Ray are added here)."
+  description = "Statements of the role's inline policy for the service integrations (Allow unless effect says Deny), keyed by Sid (log delivery and X-Ray are added here)."
   type = map(object({
+    effect     = optional(string, "Allow")
     actions    = list(string)
     resources  = list(string)
     conditions = optional(map(map(list(string))))
   }))
+
+  validation {
+    condition     = alltrue([for statement in values(var.policy_statements) : contains(["Allow", "Deny"], statement.effect)])
+    error_message = "policy_statements effects are Allow or Deny."
+  }
 
   validation {
     condition     = alltrue([for sid in keys(var.policy_statements) : can(regex("^[A-Za-z0-9]+$", sid))])
