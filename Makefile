@@ -179,7 +179,7 @@ lint: $(VENV)/.installed ## ruff lint and format check on all Python code
 	$(VENV)/bin/ruff format --check functions local containers labeler tests
 
 .PHONY: test
-test: $(VENV)/.installed build lambda-runtime $(CHECKOV) lint ## Everything CI runs (see README "Tests")
+test: $(VENV)/.installed build lambda-runtime $(CHECKOV) lint ## Everything CI runs (see docs/development.md "Tests")
 	CHECKOV=$(abspath $(CHECKOV)) $(PY) -m pytest $(ARGS)
 
 .PHONY: clean

@@ -12,7 +12,7 @@ Candidate thresholds, fixed from the scores alone, are tested strictest first wi
 sequence, does not stop at the first wrong label among the most confident items. With too few validation
 items no threshold passes and nothing is auto-labeled: everything goes to humans, the honest outcome.
 
-Known approximation (stated in the README): pool items chosen by active learning leave the pool, while their
+Known approximation (stated in docs/how-it-works.md): pool items chosen by active learning leave the pool, while their
 validation counterparts stay in the virtual pool; those are low-confidence items, so the virtual pool is, if
 anything, harder than the real one and the bound errs on the safe side.
 """
