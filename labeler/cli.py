@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 import boto3
 
+from labeling_common import settings
+
 from . import request, tasks, web
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -117,7 +119,7 @@ def cmd_request(args: argparse.Namespace) -> int:
         human_task = request.human_task_config(
             args.region, args.workteam_arn, args.ui_template, args.task_title, args.workers_per_item
         )
-    settings = {key: getattr(args, key) for key in request.SETTINGS}
+    options = {key: getattr(args, key) for key in request.SETTINGS}
     body = request.build(
         manifest=args.manifest,
         label_config=args.labels,
@@ -126,7 +128,7 @@ def cmd_request(args: argparse.Namespace) -> int:
         prefix=args.prefix,
         backend=args.backend,
         human_task=human_task,
-        **settings,
+        **options,
     )
     text = json.dumps(body, indent=2) + "\n"
     if args.out:
@@ -207,19 +209,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, help="s3:// prefix for everything the run writes (S3OutputPath)")
     p.add_argument("--attribute", default="category", help="label attribute name (default: category)")
     p.add_argument("--prefix", default="labeling", help="labeling job name prefix")
-    p.add_argument("--backend", choices=["callback", "ground_truth"])
+    p.add_argument("--backend", choices=settings.choices("LabelingBackend"))
     p.add_argument("--region", help="for ground_truth: the region (Ground Truth's own Lambdas are per region)")
     p.add_argument("--workteam-arn", help="for ground_truth: the work team")
     p.add_argument("--ui-template", help="for ground_truth: s3:// URI of the worker UI template")
     p.add_argument("--task-title", default="Choose the category of the text")
     p.add_argument("--workers-per-item", type=int, default=3)
-    for option in request.SETTINGS:
-        kind = (
-            str
-            if option in ("query_strategy", "auto_label_method")
-            else (int if option in ("human_batch_size", "max_rounds", "max_human_labels", "seed") else float)
+    for option, schema in request.SETTINGS.items():  # every ActiveLearningConfig setting, from the schema
+        p.add_argument(
+            "--" + option.replace("_", "-"),
+            type=request.option_type(option),
+            choices=schema.get("enum"),
+            help=f"{schema.get('description', '')} (deployment default if left out; built-in {schema['default']})",
         )
-        p.add_argument("--" + option.replace("_", "-"), type=kind)
     p.add_argument("--out", help="file to write (default: stdout)")
     p.set_defaults(run=cmd_request)
 

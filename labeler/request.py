@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labeling_common import schemas
+from labeling_common import schemas, settings
 
 # Ground Truth's built-in text-classification Lambdas live in one AWS account per region.
 GROUND_TRUTH_ACCOUNTS = {
@@ -24,18 +24,13 @@ GROUND_TRUTH_ACCOUNTS = {
     "ap-southeast-2": "454466003867",
 }
 
-SETTINGS = {  # option name -> ActiveLearningConfig key
-    "target_accuracy": "TargetAccuracy",
-    "confidence_level": "ConfidenceLevel",
-    "bootstrap_fraction": "BootstrapFraction",
-    "validation_fraction": "ValidationFraction",
-    "human_batch_size": "HumanBatchSize",
-    "query_strategy": "QueryStrategy",
-    "auto_label_method": "AutoLabelMethod",
-    "max_rounds": "MaxRounds",
-    "max_human_labels": "MaxHumanLabels",
-    "seed": "Seed",
-}
+# option name (config key) -> the setting's schema, for every ActiveLearningConfig setting
+SETTINGS = {settings.config_key(name): schema for name, schema in settings.active_learning().items()}
+
+
+def option_type(option: str) -> type:
+    """The Python type of an option's value, from its schema (integer, number, or an enum of strings)."""
+    return {"integer": int, "number": float}.get(SETTINGS[option].get("type"), str)
 
 
 class RequestError(ValueError):
@@ -74,8 +69,10 @@ def build(
     prefix: str,
     backend: str | None = None,
     human_task: dict | None = None,
-    **settings: Any,
+    **options: Any,
 ) -> dict:
+    """A validated execution input; options are ActiveLearningConfig settings by config key (None: the
+    deployment's default applies)."""
     request: dict = {
         "InputConfig": {"DataSource": {"S3DataSource": {"ManifestS3Uri": manifest}}},
         "OutputConfig": {"S3OutputPath": output},
@@ -87,7 +84,10 @@ def build(
         request["LabelingBackend"] = backend
     if human_task:
         request["HumanTaskConfig"] = human_task
-    active_learning = {SETTINGS[key]: value for key, value in settings.items() if value is not None}
+    try:
+        active_learning = settings.from_options(options)
+    except KeyError as error:
+        raise RequestError(error.args[0]) from None
     if active_learning:
         request["ActiveLearningConfig"] = active_learning
     found = schemas.find_error(request, "labeling-job-request.schema.json")

@@ -20,16 +20,15 @@ import sys
 import time
 from pathlib import Path
 
+from labeling_common import settings
+
 from . import runner
 from .deployment import STATE_DIR, LocalDeployment
+from .runner import DEFAULTS
 from .sample import Dataset, make_sample, positive_int
 
-STRATEGIES = {
-    "margin": {"strategy": "margin"},
-    "least_confidence": {"strategy": "least_confidence"},
-    "entropy": {"strategy": "entropy"},
-    "random": {"strategy": "random"},
-    "diverse_margin": {"strategy": "diverse_margin"},
+STRATEGIES = {  # every query strategy the request schema offers, plus the AWS sample's whole rule
+    **{name: {"strategy": name} for name in settings.choices("QueryStrategy")},
     "aws_sample": {"strategy": "random", "auto_label_method": "margin_threshold", "batch_share": 0.10},
 }
 
@@ -164,9 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=positive_int, default=5)
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--size", type=positive_int, default=10_000)
-    p.add_argument("--strategy", default="margin", help=f"comma-separated, from {', '.join(STRATEGIES)}")
-    p.add_argument("--human-batch-size", type=int, default=500)
-    p.add_argument("--target-accuracy", type=float, default=0.95)
+    p.add_argument(
+        "--strategy", default=DEFAULTS["QueryStrategy"], help=f"comma-separated, from {', '.join(STRATEGIES)}"
+    )
+    p.add_argument("--human-batch-size", type=int, default=DEFAULTS["HumanBatchSize"])
+    p.add_argument("--target-accuracy", type=float, default=DEFAULTS["TargetAccuracy"])
     p.add_argument("--worker-accuracy", type=float, default=1.0)
     p.add_argument("--workers-per-item", type=int, default=1)
     p.add_argument(

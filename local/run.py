@@ -18,8 +18,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from labeling_common import settings
+
 from . import report, runner
 from .deployment import STATE_DIR, LocalDeployment
+from .runner import DEFAULTS
 from .sample import Dataset, make_sample, positive_int
 
 
@@ -30,14 +33,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--prelabeled", type=float, default=0.2, help="share of the sample that arrives labeled (default 0.2)"
     )
+    p.add_argument("--strategy", default=DEFAULTS["QueryStrategy"], choices=settings.choices("QueryStrategy"))
     p.add_argument(
-        "--strategy", default="margin", choices=["margin", "least_confidence", "entropy", "random", "diverse_margin"]
+        "--auto-label-method", default=DEFAULTS["AutoLabelMethod"], choices=settings.choices("AutoLabelMethod")
     )
-    p.add_argument("--auto-label-method", default="calibrated", choices=["calibrated", "margin_threshold"])
-    p.add_argument("--target-accuracy", type=float, default=0.95)
-    p.add_argument("--confidence-level", type=float, default=0.95)
-    p.add_argument("--human-batch-size", type=int, default=500)
-    p.add_argument("--max-rounds", type=int, default=20)
+    p.add_argument("--target-accuracy", type=float, default=DEFAULTS["TargetAccuracy"])
+    p.add_argument("--confidence-level", type=float, default=DEFAULTS["ConfidenceLevel"])
+    p.add_argument("--human-batch-size", type=int, default=DEFAULTS["HumanBatchSize"])
+    p.add_argument("--max-rounds", type=int, default=DEFAULTS["MaxRounds"])
     p.add_argument("--worker-accuracy", type=float, default=1.0, help="simulated workers' accuracy (default 1.0)")
     p.add_argument("--workers-per-item", type=int, default=1, help="simulated workers per item, majority vote")
     p.add_argument(
@@ -46,7 +49,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=0.0,
         help="fraction of the labels people give (pre-labels and workers' answers) that is a random wrong class",
     )
-    p.add_argument("--backend", default="callback", choices=["callback", "ground_truth"])
+    p.add_argument("--backend", default=DEFAULTS["LabelingBackend"], choices=settings.choices("LabelingBackend"))
     p.add_argument(
         "--workforce",
         default="simulated",

@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from labeler import request as labeling_request
 from labeler import tasks as labeling_tasks
+from labeling_common import settings
 
 from .embedded_aws.workforce import SimulatedWorkforce
 from .sample import KEY_FIELD, Sample
@@ -32,35 +34,39 @@ GROUND_TRUTH_TASK = {  # what a private-workforce Ground Truth job needs; the em
 }
 
 
+DEFAULTS = settings.defaults()  # the request schema's, as on AWS
+
+
 @dataclass
 class RunOptions:
     name: str
-    backend: str = "callback"
-    strategy: str = "margin"
-    auto_label_method: str = "calibrated"
-    target_accuracy: float = 0.95
-    confidence_level: float = 0.95
-    bootstrap_fraction: float = 0.2
-    validation_fraction: float = 0.1
-    human_batch_size: int = 500
-    max_rounds: int = 20
-    seed: int = 0
+    backend: str = DEFAULTS["LabelingBackend"]
+    strategy: str = DEFAULTS["QueryStrategy"]
+    auto_label_method: str = DEFAULTS["AutoLabelMethod"]
+    target_accuracy: float = DEFAULTS["TargetAccuracy"]
+    confidence_level: float = DEFAULTS["ConfidenceLevel"]
+    bootstrap_fraction: float = DEFAULTS["BootstrapFraction"]
+    validation_fraction: float = DEFAULTS["ValidationFraction"]
+    human_batch_size: int = DEFAULTS["HumanBatchSize"]
+    max_rounds: int = DEFAULTS["MaxRounds"]
+    seed: int = DEFAULTS["Seed"]
     worker_accuracy: float = 1.0
     workers_per_item: int = 1
     workforce: str = "simulated"  # or "human": callback tasks wait for people (the labeling page, the CLI)
     timeout_seconds: int = 3600
 
-    def active_learning_config(self) -> dict:
+    def active_learning_options(self) -> dict:
+        """The ActiveLearningConfig settings of this run, by config key (as `labeler request` takes them)."""
         return {
-            "TargetAccuracy": self.target_accuracy,
-            "ConfidenceLevel": self.confidence_level,
-            "BootstrapFraction": self.bootstrap_fraction,
-            "ValidationFraction": self.validation_fraction,
-            "HumanBatchSize": self.human_batch_size,
-            "QueryStrategy": self.strategy,
-            "AutoLabelMethod": self.auto_label_method,
-            "MaxRounds": self.max_rounds,
-            "Seed": self.seed,
+            "target_accuracy": self.target_accuracy,
+            "confidence_level": self.confidence_level,
+            "bootstrap_fraction": self.bootstrap_fraction,
+            "validation_fraction": self.validation_fraction,
+            "human_batch_size": self.human_batch_size,
+            "query_strategy": self.strategy,
+            "auto_label_method": self.auto_label_method,
+            "max_rounds": self.max_rounds,
+            "seed": self.seed,
         }
 
 
@@ -83,21 +89,21 @@ class Run:
 
 
 def request(sample: Sample, options: RunOptions, bucket: str, input_prefix: str, output_uri: str) -> dict:
-    body = {
-        "InputConfig": {
-            "DataSource": {"S3DataSource": {"ManifestS3Uri": f"s3://{bucket}/{input_prefix}input.manifest"}}
-        },
-        "OutputConfig": {"S3OutputPath": output_uri},
-        "LabelAttributeName": sample.attribute,
-        "LabelCategoryConfigS3Uri": f"s3://{bucket}/{input_prefix}class_labels.json",
-        "LabelingJobNamePrefix": "news",
-        "LabelingBackend": options.backend,
-        "ActiveLearningConfig": options.active_learning_config(),
-    }
+    """The execution input, built and validated by `labeler request`'s code, as a user would."""
+    human_task = None
     if options.backend == "ground_truth":
         task = json.loads(json.dumps(GROUND_TRUTH_TASK).replace("{bucket}", bucket))
-        body["HumanTaskConfig"] = {**task, "NumberOfHumanWorkersPerDataObject": options.workers_per_item}
-    return body
+        human_task = {**task, "NumberOfHumanWorkersPerDataObject": options.workers_per_item}
+    return labeling_request.build(
+        manifest=f"s3://{bucket}/{input_prefix}input.manifest",
+        label_config=f"s3://{bucket}/{input_prefix}class_labels.json",
+        output=output_uri,
+        attribute=sample.attribute,
+        prefix="news",
+        backend=options.backend,
+        human_task=human_task,
+        **options.active_learning_options(),
+    )
 
 
 def start(

@@ -1,58 +1,24 @@
 """ValidateInput: check the labeling job request and turn it into the normalized `config`.
 
 Precedence of every optional setting: the request's value, else the deploy-time default (Terraform variable,
-passed as the WORKFLOW_DEFAULTS environment variable), else the built-in default below.
+passed as the WORKFLOW_DEFAULTS environment variable), else the built-in default (the request schema's `default`).
 """
 
 from __future__ import annotations
 
-from labeling_common import schemas
+from labeling_common import schemas, settings
 from labeling_common.errors import InvalidInput
 
-BUILTIN_DEFAULTS = {
-    "LabelingBackend": "callback",
-    "TargetAccuracy": 0.95,
-    "ConfidenceLevel": 0.95,
-    "BootstrapFraction": 0.20,
-    "ValidationFraction": 0.10,
-    "HumanBatchSize": 500,
-    "QueryStrategy": "margin",
-    "AutoLabelMethod": "calibrated",
-    "MarginThreshold": 0.5,
-    "MaxRounds": 20,
-    "MaxHumanLabels": 0,
-    "Seed": 0,
-    "HumanCostPerLabel": 0.036,  # 3 workers x $0.012, the AWS sample's public-workforce price per worker
-    "LabelingTimeoutSeconds": 604800,
-}
+BUILTIN_DEFAULTS = settings.defaults()  # from the request schema, the one source of every setting
 
 TEXT_FIELDS = ("source",)  # "source-ref" is refused by the schema already (Ground Truth reserves "-ref")
-
-SETTINGS = {  # request/default key -> config key
-    "TargetAccuracy": "target_accuracy",
-    "ConfidenceLevel": "confidence_level",
-    "BootstrapFraction": "bootstrap_fraction",
-    "ValidationFraction": "validation_fraction",
-    "HumanBatchSize": "human_batch_size",
-    "QueryStrategy": "query_strategy",
-    "AutoLabelMethod": "auto_label_method",
-    "MarginThreshold": "margin_threshold",
-    "MaxRounds": "max_rounds",
-    "MaxHumanLabels": "max_human_labels",
-    "Seed": "seed",
-    "HumanCostPerLabel": "human_cost_per_label",
-}
 
 
 def check_defaults(defaults: dict) -> dict:
     """Deploy-time defaults use the request's ActiveLearningConfig vocabulary (plus LabelingBackend and
     LabelingTimeoutSeconds); a bad value is a deployment error, reported as such."""
-    settings = {k: v for k, v in defaults.items() if k not in ("LabelingBackend", "LabelingTimeoutSeconds")}
-    schemas.check(
-        settings, "labeling-job-request.schema.json#/$defs/activeLearningConfig", InvalidInput, root="WORKFLOW_DEFAULTS"
-    )
-    if defaults.get("LabelingBackend", "callback") not in ("callback", "ground_truth"):
-        raise InvalidInput("must be callback or ground_truth", field="WORKFLOW_DEFAULTS.LabelingBackend")
+    schema = f"{settings.REQUEST_SCHEMA}#/$defs/workflowDefaults"
+    schemas.check(defaults, schema, InvalidInput, root="WORKFLOW_DEFAULTS")
     return {**BUILTIN_DEFAULTS, **defaults}
 
 
@@ -70,7 +36,7 @@ def normalize(request: dict, defaults: dict, sagemaker_role_arn: str, job_prefix
         )
     merged = check_defaults(defaults)
     overrides = request.get("ActiveLearningConfig", {})
-    settings = {key: overrides.get(key, merged[key]) for key in SETTINGS}
+    chosen = {name: overrides.get(name, merged[name]) for name in settings.active_learning()}
 
     backend = request.get("LabelingBackend", merged["LabelingBackend"])
     if backend == "ground_truth" and "HumanTaskConfig" not in request:
@@ -104,5 +70,5 @@ def normalize(request: dict, defaults: dict, sagemaker_role_arn: str, job_prefix
         "data_attributes": request["InputConfig"].get("DataAttributes", {"ContentClassifiers": []}),
         "kms_key_id": request["OutputConfig"].get("KmsKeyId"),
     }
-    config.update({name: settings[key] for key, name in SETTINGS.items()})
+    config.update({settings.config_key(name): value for name, value in chosen.items()})
     return config

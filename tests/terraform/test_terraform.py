@@ -83,12 +83,13 @@ def test_blazingtext_extras_keep_their_json_type(model_config_plans):
 
 
 def test_workflow_defaults_pass_validate_inputs_own_check(model_config_plans):
-    """WORKFLOW_DEFAULTS has exactly BUILTIN_DEFAULTS' keys and passes the check ValidateInput runs on it."""
+    """WORKFLOW_DEFAULTS (Terraform's typed variables) names exactly the settings of the request schema, the one
+    source of every setting, with the schema's defaults, and passes the check ValidateInput runs on it."""
     for run, plan in model_config_plans.items():
         defaults = json.loads(_lambda_environment(plan, "validate_input")["WORKFLOW_DEFAULTS"])
         assert set(defaults) == set(BUILTIN_DEFAULTS), f"run {run}: {sorted(set(defaults) ^ set(BUILTIN_DEFAULTS))}"
         assert check_defaults(defaults) == defaults
-        assert defaults == BUILTIN_DEFAULTS, "the Terraform defaults should equal the code's built-in defaults"
+        assert defaults == BUILTIN_DEFAULTS, "the Terraform variables' defaults must equal the request schema's"
 
 
 def test_asl_placeholders_are_all_supplied():
