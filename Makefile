@@ -182,6 +182,10 @@ lint: $(VENV)/.installed ## ruff lint and format check on all Python code
 test: $(VENV)/.installed build lambda-runtime $(CHECKOV) lint ## Everything CI runs (see docs/development.md "Tests")
 	CHECKOV=$(abspath $(CHECKOV)) $(PY) -m pytest $(ARGS)
 
+.PHONY: test-fast
+test-fast: $(VENV)/.installed ## The inner loop: pure logic, handlers under moto, schemas, ASL, labeler (no slow layer)
+	$(PY) -m pytest -m "not (e2e or emulator or container or flow or packaging or terraform)" $(ARGS)
+
 .PHONY: clean
 clean: ## Remove build outputs (keeps the virtualenv)
 	rm -rf build .pytest_cache .ruff_cache

@@ -69,3 +69,21 @@ def aws():
     with mock_aws():
         yield
     reset_clients()
+
+
+# The slow layers, by directory (pyproject.toml declares the markers): `make test-fast` deselects them.
+SLOW_LAYERS = {
+    "local": "emulator",  # the embedded AWS, started per module
+    "e2e": "emulator",
+    "container": "container",  # real training of the bundled model
+    "flow": "flow",  # the 10k-item workflow, function by function
+    "packaging": "packaging",  # building and importing every zip
+    "terraform": "terraform",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        layer = SLOW_LAYERS.get(item.path.relative_to(config.rootpath / "tests").parts[0])
+        if layer is not None:
+            item.add_marker(getattr(pytest.mark, layer))
