@@ -48,7 +48,8 @@ def test_different_output_paths_do_not_interfere(workspace):
     lock.acquire(OUT, FIRST, "t0", is_running=lambda arn: True)
     lock.acquire("s3://labeling-bucket/runs/run-2/", SECOND, "t0", is_running=lambda arn: True)  # not refused
     assert holder(workspace) == FIRST
-    assert json.loads(workspace.read_bytes("s3://labeling-bucket/runs/run-2/working/lock.json"))["execution_arn"] == SECOND
+    other = json.loads(workspace.read_bytes("s3://labeling-bucket/runs/run-2/working/lock.json"))
+    assert other["execution_arn"] == SECOND
 
 
 def test_an_unknown_execution_is_not_running(aws):

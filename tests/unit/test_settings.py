@@ -30,7 +30,7 @@ def test_every_setting_has_a_default_that_its_own_schema_accepts():
     assert schemas.find_error(defaults, f"{settings.REQUEST_SCHEMA}#/$defs/workflowDefaults") is None
     active = {name: defaults[name] for name in settings.active_learning()}
     assert schemas.find_error(active, f"{settings.REQUEST_SCHEMA}#/$defs/activeLearningConfig") is None
-    assert BUILTIN_DEFAULTS == defaults  # ValidateInput's built-in defaults are the schema's
+    assert defaults == BUILTIN_DEFAULTS  # ValidateInput's built-in defaults are the schema's
 
 
 def test_config_keys_follow_the_names():
