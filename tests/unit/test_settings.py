@@ -81,8 +81,12 @@ def test_local_mode_builds_its_requests_through_labeler_request():
     from local import runner
 
     sample = SimpleNamespace(attribute="category")
-    body = runner.request(sample, runner.RunOptions(name="x", human_batch_size=40), "bucket-1", "in/", "s3://bucket-1/runs/x/")
+    body = runner.request(
+        sample, runner.RunOptions(name="x", human_batch_size=40), "bucket-1", "in/", "s3://bucket-1/runs/x/"
+    )
     assert body["ActiveLearningConfig"]["HumanBatchSize"] == 40
     assert body["ActiveLearningConfig"]["TargetAccuracy"] == settings.defaults()["TargetAccuracy"]
     with pytest.raises(labeler_request.RequestError, match="TargetAccuracy"):
-        runner.request(sample, runner.RunOptions(name="x", target_accuracy=2.0), "bucket-1", "in/", "s3://bucket-1/runs/x/")
+        runner.request(
+            sample, runner.RunOptions(name="x", target_accuracy=2.0), "bucket-1", "in/", "s3://bucket-1/runs/x/"
+        )
