@@ -15,17 +15,8 @@ from labeling_common.labels import LabelCategories
 from labeling_common.manifest import RECORD_ID_KEY, label_metadata, metadata_key
 from labeling_common.observability import entrypoint, logger, metrics
 
-from .logic import (
-    TopK,
-    calibration_state,
-    candidate_count,
-    choose_threshold,
-    diverse_choice,
-    iter_predictions,
-    passes,
-    priority,
-    summary,
-)
+from .logic import TopK, calibration_state, choose_threshold, iter_predictions, passes, summary
+from .strategies import strategy
 
 
 def _output_lines(output_uri: str):
@@ -94,7 +85,8 @@ def lambda_handler(event: dict, context: object) -> dict:
     encryption = s3io.encryption_args(config["kms_key_id"])
     budget = progress.human_budget_left(config, state["counts"])
     batch_size = int(min(config["human_batch_size"], budget))
-    chooser = TopK(candidate_count(config["query_strategy"], batch_size))
+    query = strategy(config["query_strategy"])
+    chooser = TopK(batch_size * query.candidates_per_slot)
     auto_per_class = [0] * len(categories)
     created = datetime.now(UTC)
     attribute, meta_key = config["label_attribute"], metadata_key(config["label_attribute"])
@@ -120,13 +112,11 @@ def lambda_handler(event: dict, context: object) -> dict:
                 )
                 auto_per_class[prediction.predicted] += 1
             else:
-                chooser.offer(
-                    priority(prediction, config["query_strategy"], config["seed"], round_number), prediction.record_id
-                )
+                chooser.offer(query.priority(prediction, config["seed"], round_number), prediction.record_id)
 
     selection = chooser.best_first()
-    if config["query_strategy"] == "diverse_margin":
-        selection = diverse_choice(selection, _texts(state["manifest_uri"], {rid for rid, _ in selection}), batch_size)
+    if query.choose is not None:
+        selection = query.choose(selection, _texts(state["manifest_uri"], {rid for rid, _ in selection}), batch_size)
     selection_uri = f"{prefix}selection.jsonl"
     with s3io.JsonLinesWriter(selection_uri, encryption=encryption) as writer:
         for record_id, value in selection:

@@ -27,13 +27,9 @@ from dataclasses import dataclass
 from labeling_common import schemas
 from labeling_common.errors import InvalidInferenceOutput
 from labeling_common.labels import LabelCategories
-from labeling_common.layout import seeded_hash
 from labeling_common.manifest import RECORD_ID_KEY
 from labeling_common.stats import clopper_pearson_lower
 
-QUERY_STRATEGIES = ("margin", "least_confidence", "entropy", "random", "diverse_margin")
-DIVERSITY_POOL = 3  # diverse_margin looks at this many times the batch size of most uncertain items
-NEAR_DUPLICATE = 0.5  # word-set Jaccard similarity above which two items count as the same story
 SEARCH_POINTS = 50  # thresholds tested per round (the hypotheses of the fallback procedure)
 # Where the search's chains start, as shares of the tolerated error rate 1 - TargetAccuracy: where a flawless
 # record could certify the target, and where records with 40% and 60% of the tolerated errors could (2% and
@@ -324,50 +320,7 @@ def summary(
     }
 
 
-# --- selection -------------------------------------------------------------------------------------
-
-
-def priority(prediction: Prediction, strategy: str, seed: int, round_number: int) -> float:
-    """Higher = more worth a human label."""
-    if strategy in ("margin", "diverse_margin"):
-        return -prediction.margin
-    if strategy == "least_confidence":
-        return -prediction.confidence
-    if strategy == "entropy":
-        return prediction.entropy
-    if strategy == "random":
-        return seeded_hash(seed, f"select-{round_number}", prediction.record_id) / 2.0**64
-    raise ValueError(f"unknown query strategy {strategy!r}")
-
-
-def candidate_count(strategy: str, batch: int) -> int:
-    """How many top-priority items a strategy needs to see to choose a batch."""
-    return batch * DIVERSITY_POOL if strategy == "diverse_margin" else batch
-
-
-def words(text: str) -> frozenset[str]:
-    return frozenset(
-        token for token in "".join(c.lower() if c.isalnum() else " " for c in text).split() if len(token) > 2
-    )
-
-
-def diverse_choice(candidates: list[tuple[int, float]], texts: dict[int, str], size: int) -> list[tuple[int, float]]:
-    """Most uncertain first, skipping near-duplicates of items already chosen (news headlines come in story
-    clusters: labeling five headlines of one story teaches the model little more than one). If too few are
-    left, the skipped ones fill the batch in priority order."""
-    chosen: list[tuple[int, float]] = []
-    chosen_words: list[frozenset[str]] = []
-    skipped: list[tuple[int, float]] = []
-    for record_id, value in candidates:
-        if len(chosen) == size:
-            break
-        bag = words(texts.get(record_id, ""))
-        if any(bag and other and len(bag & other) / len(bag | other) > NEAR_DUPLICATE for other in chosen_words):
-            skipped.append((record_id, value))
-            continue
-        chosen.append((record_id, value))
-        chosen_words.append(bag)
-    return chosen + skipped[: size - len(chosen)]
+# --- selection (the query strategies themselves live in strategies.py) ----------------------------------
 
 
 class TopK:

@@ -4,13 +4,11 @@ import random
 
 import pytest
 from select_and_auto_label.logic import (
-    Prediction,
     TopK,
     calibrate,
     fixed_margin,
     minimum_items,
     passes,
-    priority,
 )
 
 
@@ -158,71 +156,9 @@ def test_fixed_margin_rule_reports_its_accuracy_but_does_not_enforce_it():
     assert passes(0.51, choice, "margin_threshold") and not passes(0.5, choice, "margin_threshold")
 
 
-def prediction(record_id, probs):
-    ranked = sorted(probs, reverse=True)
-    import math
-
-    return Prediction(
-        record_id,
-        probs.index(ranked[0]),
-        ranked[0],
-        ranked[0] - ranked[1],
-        -sum(p * math.log(p) for p in probs if p > 0),
-    )
-
-
-@pytest.mark.parametrize(
-    "strategy,expected",
-    [
-        ("margin", [2, 3]),  # smallest top-two margin first (0.01, then 0.20)
-        ("least_confidence", [3, 2]),  # lowest top probability first
-        ("entropy", [3, 1]),  # flattest distribution first (1.33, then 0.86 nats)
-    ],
-)
-def test_query_strategies_pick_the_most_informative(strategy, expected):
-    predictions = [
-        prediction(0, [0.97, 0.01, 0.01, 0.01]),
-        prediction(1, [0.60, 0.35, 0.03, 0.02]),
-        prediction(2, [0.49, 0.48, 0.02, 0.01]),
-        prediction(3, [0.40, 0.20, 0.20, 0.20]),
-    ]
-    top = TopK(2)
-    for p in predictions:
-        top.offer(priority(p, strategy, 0, 1), p.record_id)
-    assert [record_id for record_id, _ in top.best_first()] == expected
-
-
-def test_random_strategy_is_seeded_and_round_dependent():
-    predictions = [prediction(i, [0.7, 0.1, 0.1, 0.1]) for i in range(100)]
-
-    def pick(seed, round_number):
-        top = TopK(10)
-        for p in predictions:
-            top.offer(priority(p, "random", seed, round_number), p.record_id)
-        return [record_id for record_id, _ in top.best_first()]
-
-    assert pick(1, 1) == pick(1, 1)
-    assert pick(1, 1) != pick(2, 1) and pick(1, 1) != pick(1, 2)
-
-
 def test_top_k_keeps_only_k_items():
     top = TopK(3)
     for i in range(10_000):
         top.offer(i % 97, i)
     assert len(top._heap) == 3
     assert [value for _, value in top.best_first()] == [96, 96, 96]
-
-
-def test_diverse_margin_skips_near_duplicate_headlines():
-    from select_and_auto_label.logic import diverse_choice
-
-    texts = {
-        1: "Apple shares fall after iPhone sales miss estimates",
-        2: "Apple shares fall after iPhone sales miss estimates - Reuters",
-        3: "Ebola outbreak spreads to a third country",
-        4: "Apple iPhone sales miss estimates, shares fall",
-        5: "Kim Kardashian and Kanye West wedding date set",
-    }
-    candidates = [(1, -0.01), (2, -0.02), (3, -0.03), (4, -0.04), (5, -0.05)]
-    assert [rid for rid, _ in diverse_choice(candidates, texts, 3)] == [1, 3, 5]
-    assert [rid for rid, _ in diverse_choice(candidates, texts, 5)] == [1, 3, 5, 2, 4]  # fill with the skipped
