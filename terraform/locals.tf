@@ -180,6 +180,11 @@ locals {
 
   # ValidateInput's deploy-time defaults: exactly the keys of BUILTIN_DEFAULTS in
   # functions/validate_input/logic.py (the request's ActiveLearningConfig vocabulary).
+  # The request schema is the one source of every execution-input setting: the enum validations of the
+  # variables below read it, and terraform/tests + tests/terraform check the defaults against it.
+  request_schema   = jsondecode(file("${path.module}/../schemas/labeling-job-request.schema.json"))
+  request_settings = local.request_schema["$defs"].activeLearningSettings.properties
+
   workflow_defaults = {
     LabelingBackend        = var.labeling_backend
     TargetAccuracy         = var.target_accuracy

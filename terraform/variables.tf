@@ -496,8 +496,8 @@ variable "labeling_backend" {
   default     = "callback"
 
   validation {
-    condition     = contains(["callback", "ground_truth"], var.labeling_backend)
-    error_message = "labeling_backend must be callback or ground_truth."
+    condition     = contains(local.request_schema["$defs"].labelingBackend.enum, var.labeling_backend)
+    error_message = "labeling_backend must be one of: ${join(", ", local.request_schema["$defs"].labelingBackend.enum)}."
   }
 }
 
@@ -562,8 +562,8 @@ variable "query_strategy" {
   default     = "margin"
 
   validation {
-    condition     = contains(["margin", "least_confidence", "entropy", "random", "diverse_margin"], var.query_strategy)
-    error_message = "query_strategy must be margin, least_confidence, entropy, random or diverse_margin."
+    condition     = contains(local.request_settings.QueryStrategy.enum, var.query_strategy)
+    error_message = "query_strategy must be one of: ${join(", ", local.request_settings.QueryStrategy.enum)}."
   }
 }
 
@@ -573,8 +573,8 @@ variable "auto_label_method" {
   default     = "calibrated"
 
   validation {
-    condition     = contains(["calibrated", "margin_threshold"], var.auto_label_method)
-    error_message = "auto_label_method must be calibrated or margin_threshold."
+    condition     = contains(local.request_settings.AutoLabelMethod.enum, var.auto_label_method)
+    error_message = "auto_label_method must be one of: ${join(", ", local.request_settings.AutoLabelMethod.enum)}."
   }
 }
 
