@@ -171,9 +171,16 @@ locals {
   }
 
   # Which functions each state machine invokes (the placeholders of its ASL file).
+  # Which functions each state machine invokes is read from its ASL template (its ${<key>_function_arn}
+  # placeholders), so adding a Lambda to a workflow is one state in the ASL: the IAM follows.
+  asl_templates = {
+    loop  = "${path.module}/../asl/active_learning_loop.asl.json"
+    round = "${path.module}/../asl/active_learning_round.asl.json"
+  }
   state_machine_functions = {
-    loop  = ["validate_input", "bootstrap_manifest", "prepare_human_batch", "request_callback_labels", "merge_labels", "export_final", "record_failure"]
-    round = ["create_validation_set", "prepare_training", "prepare_inference", "select_and_auto_label", "merge_labels"]
+    for machine, template in local.asl_templates : machine => distinct([
+      for match in regexall("\\$\\{([a-z0-9_]+)_function_arn\\}", file(template)) : match[0]
+    ])
   }
 
   # --- environment -------------------------------------------------------------------------------------

@@ -100,7 +100,7 @@ module "round_state_machine" {
   source = "./modules/state_machine"
 
   name = local.state_machine_names.round
-  definition = jsonencode(jsondecode(templatefile("${path.module}/../asl/active_learning_round.asl.json",
+  definition = jsonencode(jsondecode(templatefile(local.asl_templates.round,
     local.function_arn_placeholders,
   )))
   policy_statements      = local.round_policy_statements
@@ -115,7 +115,7 @@ module "loop_state_machine" {
   source = "./modules/state_machine"
 
   name = local.state_machine_names.loop
-  definition = jsonencode(jsondecode(templatefile("${path.module}/../asl/active_learning_loop.asl.json",
+  definition = jsonencode(jsondecode(templatefile(local.asl_templates.loop,
     merge(local.function_arn_placeholders, {
       round_state_machine_arn = module.round_state_machine.arn
       sagemaker_role_arn      = aws_iam_role.sagemaker.arn

@@ -161,12 +161,8 @@ variable "function_overrides" {
   default = {}
 
   validation {
-    condition = alltrue([for name in keys(var.function_overrides) : contains([
-      "validate_input", "bootstrap_manifest", "prepare_human_batch", "request_callback_labels", "merge_labels",
-      "create_validation_set", "prepare_training", "prepare_inference", "select_and_auto_label", "export_final",
-      "record_failure",
-    ], name)])
-    error_message = "function_overrides keys must be function directory names (validate_input, bootstrap_manifest, ..., record_failure)."
+    condition     = alltrue([for name in keys(var.function_overrides) : contains(keys(local.functions), name)])
+    error_message = "function_overrides keys must be function directory names: ${join(", ", sort(keys(local.functions)))}."
   }
   validation {
     condition     = alltrue([for o in values(var.function_overrides) : o.memory_size == null || (try(o.memory_size >= 128 && o.memory_size <= 10240, false))])

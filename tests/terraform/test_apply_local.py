@@ -25,22 +25,12 @@ pytestmark = pytest.mark.terraform
 
 REGION = "us-east-1"
 NAME_PREFIX = "tf-apply-test"
-LOOP_FUNCTIONS = {
-    "validate_input",
-    "bootstrap_manifest",
-    "prepare_human_batch",
-    "request_callback_labels",
-    "merge_labels",
-    "export_final",
-    "record_failure",
-}
-ROUND_FUNCTIONS = {
-    "create_validation_set",
-    "prepare_training",
-    "prepare_inference",
-    "select_and_auto_label",
-    "merge_labels",
-}
+
+
+def invoked_functions(machine: str) -> set[str]:
+    """The functions a state machine's ASL template invokes (its ${<key>_function_arn} placeholders)."""
+    template = (REPO / "asl" / f"active_learning_{machine}.asl.json").read_text()
+    return set(re.findall(r"\$\{([a-z0-9_]+)_function_arn\}", template))
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +181,9 @@ def test_state_machines(deployment, aws):
     sfn = aws("stepfunctions")
     outputs = deployment["outputs"]
     asl = REPO / "asl"
-    for machine, functions in (("loop", LOOP_FUNCTIONS), ("round", ROUND_FUNCTIONS)):
+    assert invoked_functions("loop") | invoked_functions("round") == set(FUNCTIONS)  # every function is used
+    for machine in ("loop", "round"):
+        functions = invoked_functions(machine)
         described = sfn.describe_state_machine(stateMachineArn=outputs[f"{machine}_state_machine_arn"])
         definition = described["definition"]
         assert "${" not in definition
