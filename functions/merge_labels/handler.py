@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from labeling_common import checkpoint, layout, progress, s3io
+from labeling_common import backends, checkpoint, layout, progress, s3io
 from labeling_common.errors import InvalidLabeledBatch
 from labeling_common.label_store import LabelStore
 from labeling_common.labels import LabelCategories
 from labeling_common.manifest import RECORD_ID_KEY, LineChecker
 from labeling_common.observability import entrypoint, logger, metrics
 
-from .logic import Merge, callback_manifest_uri, check_sent, load_answers, load_auto_labels
+from .logic import Merge, check_sent, load_answers, load_auto_labels
 
 
 def _load_human_answers(store: LabelStore, config: dict, event: dict) -> str:
-    batch, labeling = event["batch"], event["labeling"]
-    if "callback_answer" in labeling:
-        labeled_uri = callback_manifest_uri(labeling["callback_answer"], batch["job_name"])
-    else:
-        labeled_uri = labeling["labeled_manifest_uri"]
+    batch = event["batch"]
+    labeled_uri = backends.labeled_manifest_uri(event["labeling"], batch)
     if not s3io.exists(labeled_uri):
         raise InvalidLabeledBatch(f"labeled manifest {labeled_uri} does not exist", field="$.labeling")
     categories = LabelCategories.from_config(s3io.read_json(config["label_config_uri"]))

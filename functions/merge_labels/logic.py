@@ -10,21 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from labeling_common import schemas
 from labeling_common.errors import InvalidEvent, InvalidLabeledBatch
 from labeling_common.label_store import Entry, LabelStore
 from labeling_common.manifest import RECORD_ID_KEY, UNLABELED, LineChecker, Tally, label_state, metadata_key
-
-
-def callback_manifest_uri(answer: object, job_name: str) -> str:
-    """The labeled manifest named by a callback answer (the SendTaskSuccess output)."""
-    schemas.check(answer, "labeled-batch.schema.json", InvalidLabeledBatch, root="$.labeling.callback_answer")
-    if answer["JobName"] != job_name:
-        raise InvalidLabeledBatch(
-            f"answers job {answer['JobName']!r}, but this task is {job_name!r}",
-            field="$.labeling.callback_answer.JobName",
-        )
-    return answer["LabeledManifestS3Uri"]
 
 
 def load_answers(store: LabelStore, lines: Iterable[tuple[int, dict]], checker: LineChecker, where: str) -> None:

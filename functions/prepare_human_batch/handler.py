@@ -37,17 +37,15 @@ def lambda_handler(event: dict, context: object) -> dict:
 
     metrics.add_metric(name="HumanBatchRecords", unit="Count", value=writer.lines)
     logger.info("human batch written", job_name=job_name, kind=pending["kind"], records=writer.lines)
-    answer_uri = f"{prefix}answers.manifest"
-    output_uri = f"{prefix}ground-truth/"
-    delivered = existing_answers(config["labeling_backend"], answer_uri, output_uri, job_name, s3io.exists)
-    if delivered:
-        logger.info("labels for this batch were already delivered; they are merged, not asked for again", uri=delivered)
-    return {
+    batch = {
         "job_name": job_name,
         "kind": pending["kind"],
         "manifest_uri": batch_uri,
         "record_count": writer.lines,
-        "output_uri": output_uri,
-        "answer_uri": answer_uri,
-        "existing_answers_uri": delivered,
+        "output_uri": f"{prefix}ground-truth/",
+        "answer_uri": f"{prefix}answers.manifest",
     }
+    delivered = existing_answers(config["labeling_backend"], batch, s3io.exists)
+    if delivered:
+        logger.info("labels for this batch were already delivered; they are merged, not asked for again", uri=delivered)
+    return {**batch, "existing_answers_uri": delivered}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Iterator
 
+from labeling_common import backends
 from labeling_common.layout import seeded_hash
 from labeling_common.manifest import RECORD_ID_KEY, UNLABELED, label_state
 
@@ -49,8 +50,8 @@ def batch_records(records: Iterable[dict], attribute: str, chosen: set[int]) -> 
             yield record
 
 
-def existing_answers(backend: str, answer_uri: str, output_uri: str, job_name: str, exists) -> str | None:
+def existing_answers(backend: str, batch: dict, exists) -> str | None:
     """Where this batch's labels already are, if an earlier execution of the run got them delivered (same
-    step -> same job name and records): the callback answer, or the Ground Truth job's output manifest."""
-    candidate = answer_uri if backend == "callback" else f"{output_uri}{job_name}/manifests/output/output.manifest"
+    step -> same job name and records): where the backend's answers land."""
+    candidate = backends.backend(backend).answers_uri(batch)
     return candidate if exists(candidate) else None

@@ -6,7 +6,7 @@ passed as the WORKFLOW_DEFAULTS environment variable), else the built-in default
 
 from __future__ import annotations
 
-from labeling_common import schemas, settings
+from labeling_common import backends, schemas, settings
 from labeling_common.errors import InvalidInput
 
 BUILTIN_DEFAULTS = settings.defaults()  # from the request schema, the one source of every setting
@@ -39,8 +39,9 @@ def normalize(request: dict, defaults: dict, sagemaker_role_arn: str, job_prefix
     chosen = {name: overrides.get(name, merged[name]) for name in settings.active_learning()}
 
     backend = request.get("LabelingBackend", merged["LabelingBackend"])
-    if backend == "ground_truth" and "HumanTaskConfig" not in request:
-        raise InvalidInput("required when the labeling backend is ground_truth", field="$.HumanTaskConfig")
+    for field in backends.backend(backend).required_request_fields:
+        if field not in request:
+            raise InvalidInput(f"required when the labeling backend is {backend}", field=f"$.{field}")
     role = request.get("RoleArn")
     if role is not None and role != sagemaker_role_arn:
         raise InvalidInput(
