@@ -14,7 +14,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 
-from labeling_common.layout import seeded_hash
+from labeling_common.draws import seeded_hash
 from labeling_common.manifest import HUMAN, RECORD_ID_KEY, label_state
 
 MAX_ITEMS = 20_000

@@ -11,7 +11,7 @@ import heapq
 from collections.abc import Iterable, Iterator
 
 from labeling_common import backends
-from labeling_common.layout import seeded_hash
+from labeling_common.draws import seeded_hash
 from labeling_common.manifest import RECORD_ID_KEY, UNLABELED, label_state
 
 ID_BITS = 40  # record ids below 2**40: far beyond any manifest

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from labeling_common.layout import seeded_hash
+from labeling_common.draws import seeded_hash
 
 from .logic import Prediction
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from labeling_common import layout
+from labeling_common import draws, layout
 from labeling_common.errors import InvalidLabelConfig, InvalidLabeledBatch, InvalidManifest
 from labeling_common.labels import LabelCategories
 from labeling_common.manifest import (
@@ -153,5 +153,5 @@ def test_layout_names_fit_sagemaker_limits():
 
 
 def test_seeded_hash_is_stable_and_seed_dependent():
-    assert layout.seeded_hash(1, "x", 5) == layout.seeded_hash(1, "x", 5)
-    assert layout.seeded_hash(1, "x", 5) != layout.seeded_hash(2, "x", 5)
+    assert draws.seeded_hash(1, "x", 5) == draws.seeded_hash(1, "x", 5)
+    assert draws.seeded_hash(1, "x", 5) != draws.seeded_hash(2, "x", 5)

@@ -75,12 +75,5 @@ def _bounded(name: str) -> str:
     return name
 
 
-def seeded_hash(seed: int, purpose: str, record_id: int) -> int:
-    """A stable pseudo-random 64-bit number per (seed, purpose, record): random choices that need no state
-    and give the same answer on every retry (bootstrap batch, validation set, random query strategy)."""
-    digest = hashlib.blake2b(f"{seed}:{purpose}:{record_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
-
-
 def lock(output_uri: str) -> str:
     return f"{output_uri}working/lock.json"

@@ -8,8 +8,8 @@ import os
 from collections.abc import Callable
 
 from . import schemas
+from .draws import seeded_hash
 from .errors import InvalidEvent, InvalidManifest
-from .layout import seeded_hash
 from .manifest import RECORD_ID_KEY
 
 FOLD_KEY = "al:fold"
