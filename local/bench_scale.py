@@ -180,7 +180,7 @@ def run_chain(deployment: LocalDeployment, lines: int, seed: int) -> dict:
     config = chain.invoke("validate_input", {"request": request, "execution": execution})
     progress = chain.invoke("bootstrap_manifest", {"config": config, "execution": execution})
     batch = chain.invoke("prepare_human_batch", {"config": config, "progress": progress})
-    write_answers(batch["manifest_uri"], batch["answer_uri"], batch["job_name"])
+    write_answers(batch["batch_manifest_uri"], batch["answer_uri"], batch["job_name"])
     answer = {"JobName": batch["job_name"], "LabeledManifestS3Uri": batch["answer_uri"]}
     progress = chain.invoke(
         "merge_labels(human)",

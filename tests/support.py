@@ -113,7 +113,7 @@ def manifest_records(rows: list[dict], labeled_fraction: float = 0.0, attribute:
 
 def make_config(workspace: Workspace, **overrides) -> dict:
     config = {
-        "manifest_uri": workspace.uri("input/input.manifest"),
+        "input_manifest_uri": workspace.uri("input/input.manifest"),
         "output_uri": workspace.uri("runs/run-1/"),
         "label_attribute": "category",
         "label_config_uri": workspace.uri("config/class_labels.json"),

@@ -16,7 +16,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     config = event["config"]
     lock.acquire(config["output_uri"], event["execution"]["arn"], checkpoint.now(), lock.execution_is_running)
     saved = checkpoint.load(config["output_uri"])
-    current = identity(config, s3io.etag(config["manifest_uri"]), s3io.etag(config["label_config_uri"]))
+    current = identity(config, s3io.etag(config["input_manifest_uri"]), s3io.etag(config["label_config_uri"]))
     if saved is not None:
         resumed = resumed_progress(config, saved, event["execution"]["arn"], current)
         checkpoint.save(config, resumed, attempt_owner=event["execution"]["arn"])
@@ -39,19 +39,21 @@ def lambda_handler(event: dict, context: object) -> dict:
     encryption = s3io.encryption_args(config["kms_key_id"])
     with s3io.JsonLinesWriter(working_uri, encryption=encryption) as writer:
         for record in number_records(
-            s3io.iter_json_lines(config["manifest_uri"], what="input manifest", if_match=current["manifest_etag"]),
+            s3io.iter_json_lines(
+                config["input_manifest_uri"], what="input manifest", if_match=current["manifest_etag"]
+            ),
             checker,
             tally,
         ):
             writer.write(record)
-        counts = counts_or_error(tally, config["manifest_uri"])
+        counts = counts_or_error(tally, config["input_manifest_uri"])
 
     state = progress.build(
         config,
         run_id=run,
         attempt=1,
         step=0,
-        manifest_uri=working_uri,
+        working_manifest_uri=working_uri,
         counts=counts,
         rounds_done=0,
         validation_uri=None,

@@ -30,7 +30,7 @@ def number_records(lines: Iterable[tuple[int, dict]], checker: LineChecker, tall
         yield record
 
 
-IDENTITY_KEYS = ("manifest_uri", "label_attribute", "label_config_uri")
+IDENTITY_KEYS = ("input_manifest_uri", "label_attribute", "label_config_uri")
 MANIFEST_FIELD = "$.InputConfig.DataSource.S3DataSource.ManifestS3Uri"
 
 
@@ -46,6 +46,8 @@ def identity(config: dict, manifest_etag: str, label_config_etag: str) -> dict:
 
 def check_same_input(saved: dict, current: dict) -> None:
     """A resumed run must be fed what it started with (checkpoints from before ETags were kept: URIs only)."""
+    if "input_manifest_uri" not in saved and "manifest_uri" in saved:  # checkpoints of earlier releases
+        saved = {**saved, "input_manifest_uri": saved["manifest_uri"]}
     if {key: saved.get(key) for key in IDENTITY_KEYS} != {key: current[key] for key in IDENTITY_KEYS}:
         raise InvalidInput(
             f"already holds a run for { ({key: saved.get(key) for key in IDENTITY_KEYS}) }; use another output path "
@@ -83,7 +85,7 @@ def resumed_progress(config: dict, document: dict, execution_arn: str, current_i
         run_id=saved["run_id"],
         attempt=attempt,
         step=saved["step"],
-        manifest_uri=saved["manifest_uri"],
+        working_manifest_uri=saved.get("working_manifest_uri") or saved["manifest_uri"],  # or an older name
         counts=saved["counts"],
         rounds_done=saved["round"],
         validation_uri=saved["validation_uri"],

@@ -16,8 +16,9 @@ def lambda_handler(event: dict, context: object) -> dict:
         return state  # once per run
     attribute = config["label_attribute"]
     size = validation_size(config, state["counts"], model_config.load()["calibration_mode"])
-    class_quotas = quotas(human_class_counts(s3io.iter_records(state["manifest_uri"]), attribute), size)
-    chosen = stratified_sample(s3io.iter_records(state["manifest_uri"]), attribute, class_quotas, config["seed"])
+    working = state["working_manifest_uri"]
+    class_quotas = quotas(human_class_counts(s3io.iter_records(working), attribute), size)
+    chosen = stratified_sample(s3io.iter_records(working), attribute, class_quotas, config["seed"])
 
     validation_uri = layout.validation_set(config["output_uri"], state["attempt"])
     with s3io.JsonLinesWriter(validation_uri, encryption=s3io.encryption_args(config["kms_key_id"])) as writer:

@@ -18,7 +18,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     encryption = s3io.encryption_args(config["kms_key_id"])
     tally = Tally(config["label_attribute"])
     with s3io.JsonLinesWriter(final_uri, encryption=encryption) as writer:
-        for record in final_records(s3io.iter_records(state["manifest_uri"]), tally):
+        for record in final_records(s3io.iter_records(state["working_manifest_uri"]), tally):
             writer.write(record)
         check_counts(tally, state["counts"])
 

@@ -40,7 +40,7 @@ def report(
     last_with_estimate = next((r for r in reversed(rounds) if r["calibration"]["lower_bound"] is not None), None)
     return {
         "execution": execution,
-        "input_manifest": config["manifest_uri"],
+        "input_manifest": config["input_manifest_uri"],
         "final_manifest": final_manifest_uri,
         "stop_reason": progress["stop_reason"],
         "counts": counts,

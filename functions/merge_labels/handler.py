@@ -21,7 +21,7 @@ def _load_human_answers(store: LabelStore, config: dict, event: dict) -> str:
     checker = LineChecker(config["label_attribute"], categories, InvalidLabeledBatch, mode="answer")
     where = f"labeled manifest {labeled_uri}"
     load_answers(store, s3io.iter_json_lines(labeled_uri, what="labeled manifest"), checker, where)
-    check_sent(store, (record[RECORD_ID_KEY] for record in s3io.iter_records(batch["manifest_uri"])), where)
+    check_sent(store, (record[RECORD_ID_KEY] for record in s3io.iter_records(batch["batch_manifest_uri"])), where)
     return labeled_uri
 
 
@@ -43,7 +43,7 @@ def _merge(config: dict, state: dict, event: dict, store: LabelStore, source_uri
     merged_uri = layout.working_manifest(config["output_uri"], step, state["attempt"])
     merge = Merge(attribute, store.in_order())
     with s3io.JsonLinesWriter(merged_uri, encryption=s3io.encryption_args(config["kms_key_id"])) as writer:
-        for record in merge.apply(s3io.iter_records(state["manifest_uri"])):
+        for record in merge.apply(s3io.iter_records(state["working_manifest_uri"])):
             writer.write(record)
         merge.check_complete()
     counts = merge.tally.counts(validation=state["counts"]["validation"])
@@ -52,7 +52,7 @@ def _merge(config: dict, state: dict, event: dict, store: LabelStore, source_uri
         "run_id": state["run_id"],
         "attempt": state["attempt"],
         "step": step,
-        "manifest_uri": merged_uri,
+        "working_manifest_uri": merged_uri,
         "counts": counts,
         "validation_uri": state["validation_uri"],
     }

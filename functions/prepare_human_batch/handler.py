@@ -20,7 +20,11 @@ def lambda_handler(event: dict, context: object) -> dict:
     step = state["step"] + 1
     if pending["kind"] == "bootstrap":
         chosen = random_unlabeled_ids(
-            s3io.iter_records(state["manifest_uri"]), attribute, pending["size"], config["seed"], f"bootstrap-{step}"
+            s3io.iter_records(state["working_manifest_uri"]),
+            attribute,
+            pending["size"],
+            config["seed"],
+            f"bootstrap-{step}",
         )
     else:
         chosen = first_selected_ids(s3io.iter_records(pending["selection_uri"]), pending["size"])
@@ -29,7 +33,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     prefix = layout.batch_prefix(config["output_uri"], job_name)
     batch_uri = f"{prefix}input.manifest"
     with s3io.JsonLinesWriter(batch_uri, encryption=s3io.encryption_args(config["kms_key_id"])) as writer:
-        for record in batch_records(s3io.iter_records(state["manifest_uri"]), attribute, chosen):
+        for record in batch_records(s3io.iter_records(state["working_manifest_uri"]), attribute, chosen):
             text_of(record, s3io.read_text)  # no one is asked to label an item whose text cannot be read
             writer.write(record)
         if writer.lines == 0:
@@ -40,7 +44,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     batch = {
         "job_name": job_name,
         "kind": pending["kind"],
-        "manifest_uri": batch_uri,
+        "batch_manifest_uri": batch_uri,
         "record_count": writer.lines,
         "output_uri": f"{prefix}ground-truth/",
         "answer_uri": f"{prefix}answers.manifest",

@@ -18,7 +18,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     counts = {"pool": 0, "validation": 0}
 
     lines = transform_lines(
-        s3io.iter_records(state["manifest_uri"]),
+        s3io.iter_records(state["working_manifest_uri"]),
         config["label_attribute"],
         validation,
         model,

@@ -21,7 +21,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     encryption = s3io.encryption_args(config["kms_key_id"])
 
     lines = training_lines(
-        s3io.iter_records(state["manifest_uri"]),
+        s3io.iter_records(state["working_manifest_uri"]),
         config["label_attribute"],
         validation,
         model,

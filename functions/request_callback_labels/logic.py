@@ -15,7 +15,7 @@ def task_descriptor(
         "JobName": batch["job_name"],
         "TaskToken": task_token,
         "ExecutionArn": execution_arn,
-        "BatchManifestS3Uri": batch["manifest_uri"],
+        "BatchManifestS3Uri": batch["batch_manifest_uri"],
         "RecordCount": batch["record_count"],
         "RecordIdKey": RECORD_ID_KEY,
         "LabelAttributeName": config["label_attribute"],

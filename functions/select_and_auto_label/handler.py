@@ -116,7 +116,8 @@ def lambda_handler(event: dict, context: object) -> dict:
 
     selection = chooser.best_first()
     if query.choose is not None:
-        selection = query.choose(selection, _texts(state["manifest_uri"], {rid for rid, _ in selection}), batch_size)
+        texts = _texts(state["working_manifest_uri"], {rid for rid, _ in selection})
+        selection = query.choose(selection, texts, batch_size)
     selection_uri = f"{prefix}selection.jsonl"
     with s3io.JsonLinesWriter(selection_uri, encryption=encryption) as writer:
         for record_id, value in selection:

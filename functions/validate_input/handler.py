@@ -47,7 +47,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     config = normalize(
         event["request"], defaults, os.environ["SAGEMAKER_ROLE_ARN"], os.environ.get("JOB_NAME_PREFIX", "")
     )
-    _readable(config["manifest_uri"], MANIFEST_FIELD)
+    _readable(config["input_manifest_uri"], MANIFEST_FIELD)
     config["num_classes"] = len(_label_categories(config["label_config_uri"]))
     logger.info("request accepted", backend=config["labeling_backend"], strategy=config["query_strategy"])
     return config

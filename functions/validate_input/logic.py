@@ -59,7 +59,7 @@ def normalize(request: dict, defaults: dict, sagemaker_role_arn: str, job_prefix
             field="$.InputConfig.DataSource.S3DataSource.ManifestS3Uri",
         )
     config = {
-        "manifest_uri": manifest_uri,
+        "input_manifest_uri": manifest_uri,
         "output_uri": output_uri,
         "label_attribute": request["LabelAttributeName"],
         "label_config_uri": request["LabelCategoryConfigS3Uri"],

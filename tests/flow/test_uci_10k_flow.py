@@ -36,7 +36,7 @@ def test_ten_thousand_headlines_round_trip(workspace, lambda_context):
         steps.append(state["next"])
         if state["next"] == "human_batch":
             batch = prepare_batch({"config": config, "progress": state}, context)
-            sent = workspace.read_lines(batch["manifest_uri"])
+            sent = workspace.read_lines(batch["batch_manifest_uri"])
             key = batch["answer_uri"][len("s3://labeling-bucket/") :]
             workspace.put_lines(key, answer_lines(sent, truth, job_name=batch["job_name"]))
             answer = {"JobName": batch["job_name"], "LabeledManifestS3Uri": batch["answer_uri"]}

@@ -236,7 +236,7 @@ def unchanged(workspace, before):
 @pytest.mark.parametrize("case,mutate,message", ANSWER_CASES, ids=[c[0] for c in ANSWER_CASES])
 def test_bad_labeled_batches(waiting_for_answers, lambda_context, case, mutate, message):
     workspace, config, state, batch, truth, before = waiting_for_answers
-    lines = answer_lines(workspace.read_lines(batch["manifest_uri"]), truth, job_name=batch["job_name"])
+    lines = answer_lines(workspace.read_lines(batch["batch_manifest_uri"]), truth, job_name=batch["job_name"])
     mutate(lines)
     workspace.put_lines(batch["answer_uri"][len("s3://labeling-bucket/") :], lines)
     answer = {"JobName": batch["job_name"], "LabeledManifestS3Uri": batch["answer_uri"]}

@@ -24,13 +24,13 @@ def test_bootstrap_numbers_records_keeps_fields_and_never_touches_the_input(work
     state = bootstrap({"config": config, "execution": EXECUTION}, lambda_context)
 
     assert state["counts"] == {"total": 200, "human": 20, "auto": 0, "unlabeled": 180, "validation": 0}
-    assert state["step"] == 0 and state["manifest_uri"].endswith("working/manifest-00000-a1.jsonl")
+    assert state["step"] == 0 and state["working_manifest_uri"].endswith("working/manifest-00000-a1.jsonl")
     assert state["next"] == "human_batch" and state["pending_batch"] == {
         "kind": "bootstrap",
         "size": 20,
         "selection_uri": None,
     }
-    working = workspace.read_lines(state["manifest_uri"])
+    working = workspace.read_lines(state["working_manifest_uri"])
     assert [r["al:record-id"] for r in working] == list(range(200))
     assert [r["news-id"] for r in working] == [r["news-id"] for r in records]
     assert working[5]["category-metadata"] == {
@@ -40,7 +40,8 @@ def test_bootstrap_numbers_records_keeps_fields_and_never_touches_the_input(work
     }
     assert workspace.read_bytes(workspace.uri("input/input.manifest")) == original
     checkpoint = workspace.read_json(config["output_uri"] + "working/checkpoint.json")
-    assert checkpoint["progress"] == state and checkpoint["identity"]["manifest_uri"] == config["manifest_uri"]
+    assert checkpoint["progress"] == state
+    assert checkpoint["identity"]["input_manifest_uri"] == config["input_manifest_uri"]
 
 
 def test_a_second_execution_on_the_same_output_path_resumes_from_the_checkpoint(workspace, lambda_context, rows):
@@ -50,7 +51,8 @@ def test_a_second_execution_on_the_same_output_path_resumes_from_the_checkpoint(
     assert bootstrap({"config": config, "execution": EXECUTION}, lambda_context) == first  # a retry: same attempt
     second = {"name": "second", "arn": EXECUTION["arn"].replace("test-execution", "second")}
     again = bootstrap({"config": config, "execution": second}, lambda_context)
-    assert (again["run_id"], again["step"], again["manifest_uri"]) == (first["run_id"], 0, first["manifest_uri"])
+    assert (again["run_id"], again["step"]) == (first["run_id"], 0)
+    assert again["working_manifest_uri"] == first["working_manifest_uri"]
     assert (first["attempt"], again["attempt"]) == (1, 2)  # nothing recopied; a new attempt
     assert again["round_execution_name"] != first["round_execution_name"]
     assert workspace.keys("runs/run-1/working/") == [
@@ -132,15 +134,16 @@ def test_bootstrap_batch_is_a_seeded_random_sample_of_unlabeled_records(workspac
     batch = prepare_batch({"config": config, "progress": state}, lambda_context)
     assert batch["record_count"] == 30 and batch["kind"] == "bootstrap"
     assert batch["job_name"] == f"news-{state['run_id']}-h0001"
-    sent = workspace.read_lines(batch["manifest_uri"])
+    sent = workspace.read_lines(batch["batch_manifest_uri"])
     ids = [r["al:record-id"] for r in sent]
     assert ids == sorted(ids) and all(i >= 10 for i in ids)  # manifest order, unlabeled only
     assert ids != list(range(10, 40))  # not "first N in file order" as the AWS sample did
     assert {"source", "news-id", "publisher", "al:record-id"} == set(sent[0])
     again = prepare_batch({"config": config, "progress": state}, lambda_context)
-    assert again == batch and workspace.read_lines(again["manifest_uri"]) == sent  # a retry rewrites the same batch
+    assert again == batch  # a retry rewrites the same batch
+    assert workspace.read_lines(again["batch_manifest_uri"]) == sent
     other_seed = prepare_batch({"config": {**config, "seed": 8}, "progress": state}, lambda_context)
-    assert [r["al:record-id"] for r in workspace.read_lines(other_seed["manifest_uri"])] != ids
+    assert [r["al:record-id"] for r in workspace.read_lines(other_seed["batch_manifest_uri"])] != ids
 
 
 def test_selection_batch_takes_the_first_selected_ids(workspace, lambda_context, rows):
@@ -156,7 +159,7 @@ def test_selection_batch_takes_the_first_selected_ids(workspace, lambda_context,
         "pending_batch": {"kind": "selection", "size": 3, "selection_uri": selection_uri},
     }
     batch = prepare_batch({"config": config, "progress": state}, lambda_context)
-    assert [r["al:record-id"] for r in workspace.read_lines(batch["manifest_uri"])] == [3, 77, 150]
+    assert [r["al:record-id"] for r in workspace.read_lines(batch["batch_manifest_uri"])] == [3, 77, 150]
 
 
 def test_a_batch_whose_answers_were_already_delivered_is_not_asked_again(workspace, lambda_context, rows):

@@ -20,7 +20,7 @@ def started(workspace, lambda_context):
     config = make_config(workspace)
     state = bootstrap({"config": config, "execution": EXECUTION}, lambda_context)
     batch = prepare_batch({"config": config, "progress": state}, lambda_context)
-    sent = workspace.read_lines(batch["manifest_uri"])
+    sent = workspace.read_lines(batch["batch_manifest_uri"])
     return workspace, config, state, batch, sent, truth_of(rows)
 
 
@@ -38,11 +38,11 @@ def test_callback_answers_are_merged_into_a_new_version_keeping_user_fields(star
 
     new = human_merge(config, state, batch, {"callback_answer": answer}, lambda_context)
 
-    assert new["step"] == 1 and new["manifest_uri"].endswith("manifest-00001-a1.jsonl")
+    assert new["step"] == 1 and new["working_manifest_uri"].endswith("manifest-00001-a1.jsonl")
     assert new["counts"] == {"total": 100, "human": 15, "auto": 0, "unlabeled": 85, "validation": 0}
     assert new["pending_batch"]["size"] == 5  # 5 sent items came back unlabeled: asked again
-    before = workspace.read_lines(state["manifest_uri"])
-    after = workspace.read_lines(new["manifest_uri"])
+    before = workspace.read_lines(state["working_manifest_uri"])
+    after = workspace.read_lines(new["working_manifest_uri"])
     assert len(after) == 100
     for old, record in zip(before, after, strict=True):
         assert {k: v for k, v in record.items() if not k.startswith("category")} == old
@@ -66,9 +66,9 @@ def test_a_retried_merge_writes_the_same_version(started, lambda_context):
     workspace.put_lines("answers/a.jsonl", answer_lines(sent, truth))
     labeling = {"labeled_manifest_uri": workspace.uri("answers/a.jsonl")}
     first = human_merge(config, state, batch, labeling, lambda_context)
-    content = workspace.read_bytes(first["manifest_uri"])
+    content = workspace.read_bytes(first["working_manifest_uri"])
     second = human_merge(config, state, batch, labeling, lambda_context)
-    assert second == first and workspace.read_bytes(second["manifest_uri"]) == content
+    assert second == first and workspace.read_bytes(second["working_manifest_uri"]) == content
     history = workspace.read_json(config["output_uri"] + "working/checkpoint.json")["history"]
     assert [h["kind"] for h in history] == ["bootstrap", "human_batch"]
 
@@ -161,7 +161,7 @@ def test_final_export_strips_internal_keys_keeps_order_and_unlabeled_items(start
     assert output["FinalManifestS3Uri"] == workspace.uri("runs/run-1/final_output.manifest")
     assert output["StopReason"] == "max_rounds" and output["Counts"]["unlabeled"] == 80
     final = workspace.read_lines(output["FinalManifestS3Uri"])
-    original = workspace.read_lines(config["manifest_uri"])
+    original = workspace.read_lines(config["input_manifest_uri"])
     assert [r["news-id"] for r in final] == [r["news-id"] for r in original]
     assert all("al:record-id" not in r for r in final)
     report = workspace.read_json(output["ReportS3Uri"])
@@ -223,15 +223,15 @@ def test_a_late_merge_of_a_superseded_attempt_is_refused_and_touches_nothing_of_
     successor = bootstrap({"config": config, "execution": {"name": "second", "arn": "arn:second"}}, lambda_context)
     assert successor["attempt"] == 2
     committed = human_merge(config, successor, batch, labeling, lambda_context)
-    content = workspace.read_bytes(committed["manifest_uri"])
+    content = workspace.read_bytes(committed["working_manifest_uri"])
     checkpoint_before = workspace.read_bytes(config["output_uri"] + "working/checkpoint.json")
 
     with pytest.raises(WorkflowLocked, match="attempt 2"):
         human_merge(config, state, batch, labeling, lambda_context)
 
     assert workspace.read_bytes(config["output_uri"] + "working/checkpoint.json") == checkpoint_before
-    assert workspace.read_bytes(committed["manifest_uri"]) == content
-    assert committed["manifest_uri"].endswith("manifest-00001-a2.jsonl")
+    assert workspace.read_bytes(committed["working_manifest_uri"]) == content
+    assert committed["working_manifest_uri"].endswith("manifest-00001-a2.jsonl")
 
 
 def test_a_late_export_of_a_superseded_attempt_writes_nothing(started, lambda_context):

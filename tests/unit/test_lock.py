@@ -80,7 +80,7 @@ def test_a_late_commit_of_a_stopped_execution_never_overwrites_its_successors_pr
     from labeling_common import checkpoint, s3io
 
     config = {"output_uri": OUT, "kms_key_id": None}
-    checkpoint.save(config, {"step": 0}, identity={"manifest_uri": "s3://x/m"})
+    checkpoint.save(config, {"step": 0}, identity={"input_manifest_uri": "s3://x/m"})
     stale = s3io.read_json_with_etag(OUT + "working/checkpoint.json")  # the stopped execution's read
     checkpoint.save(config, {"step": 1})  # the successor commits
     monkeypatch.setattr(s3io, "read_json_with_etag", lambda uri: stale)
@@ -96,7 +96,7 @@ def test_a_step_of_a_superseded_attempt_cannot_commit_even_after_reading_the_new
     from labeling_common import checkpoint
 
     config = {"output_uri": OUT, "kms_key_id": None}
-    checkpoint.save(config, {"attempt": 1, "step": 3}, identity={"manifest_uri": "s3://x/m"})
+    checkpoint.save(config, {"attempt": 1, "step": 3}, identity={"input_manifest_uri": "s3://x/m"})
     checkpoint.save(config, {"attempt": 2, "step": 3}, attempt_owner=SECOND)  # the takeover
     with pytest.raises(WorkflowLocked, match="attempt 2"):
         checkpoint.save(config, {"attempt": 1, "step": 4})

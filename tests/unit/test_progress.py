@@ -85,7 +85,7 @@ def test_build_names_the_next_round_execution(rounds_done):
         run_id="0123abcd",
         attempt=2,
         step=4,
-        manifest_uri="s3://b/m.jsonl",
+        working_manifest_uri="s3://b/m.jsonl",
         counts=new_counts(1000, human=200),
         rounds_done=rounds_done,
         validation_uri=None,
