@@ -229,3 +229,19 @@ def fake_transform(
         workspace.put_lines(
             f"{request['TransformOutput']['S3OutputPath'][len(f's3://{workspace.bucket}/') :]}{name}.out", out
         )
+
+
+def prediction(record_id: int, probs: list[float]):
+    """A SelectAndAutoLabel prediction from class probabilities (top class, confidence, margin, entropy)."""
+    import math
+
+    from select_and_auto_label.logic import Prediction
+
+    ranked = sorted(probs, reverse=True)
+    return Prediction(
+        record_id,
+        probs.index(ranked[0]),
+        ranked[0],
+        ranked[0] - ranked[1],
+        -sum(p * math.log(p) for p in probs if p > 0),
+    )

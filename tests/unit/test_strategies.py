@@ -1,23 +1,11 @@
 """Query strategies: the registry (one entry per strategy) and each strategy's choice."""
 
-import math
-
 import pytest
-from select_and_auto_label.logic import Prediction, TopK
+from select_and_auto_label.logic import TopK
 from select_and_auto_label.strategies import STRATEGIES, diverse_choice, strategy
 
 from labeling_common import settings
-
-
-def prediction(record_id, probs):
-    ranked = sorted(probs, reverse=True)
-    return Prediction(
-        record_id,
-        probs.index(ranked[0]),
-        ranked[0],
-        ranked[0] - ranked[1],
-        -sum(p * math.log(p) for p in probs if p > 0),
-    )
+from tests.support import prediction
 
 
 def test_the_registry_holds_exactly_the_strategies_the_request_schema_offers():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,6 +149,14 @@ def read_json_with_etag(uri: str) -> tuple[Any, str]:
     response = client("s3").get_object(Bucket=loc.bucket, Key=loc.key)
     with response["Body"] as body:
         return json.loads(body.read()), response["ETag"]
+
+
+def write_lines(uri: str, lines: Iterable[dict], encryption: dict | None = None) -> int:
+    """Write JSON Lines (streamed, multipart beyond one part); returns how many were written."""
+    with JsonLinesWriter(uri, encryption=encryption) as writer:
+        for line in lines:
+            writer.write(line)
+    return writer.lines
 
 
 def write_json(uri: str, value: Any, *, encryption: dict | None = None, condition: dict | None = None) -> None:
