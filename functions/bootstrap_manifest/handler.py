@@ -20,13 +20,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     if saved is not None:
         resumed = resumed_progress(config, saved, event["execution"]["arn"], current)
         checkpoint.save(config, resumed, attempt_owner=event["execution"]["arn"])
-        logger.info(
-            "resuming run",
-            run_id=resumed["run_id"],
-            attempt=resumed["attempt"],
-            step=resumed["step"],
-            next=resumed["next"],
-        )
+        logger.info("resuming run", **{key: resumed[key] for key in ("run_id", "attempt", "step", "next")})
         return resumed
 
     run = layout.run_id(config["output_uri"], event["execution"]["name"])
@@ -37,27 +31,14 @@ def lambda_handler(event: dict, context: object) -> dict:
     tally = Tally(config["label_attribute"])
     working_uri = layout.working_manifest(config["output_uri"], 0, attempt=1)
     encryption = s3io.encryption_args(config["kms_key_id"])
+    lines = s3io.iter_json_lines(config["input_manifest_uri"], what="input manifest", if_match=current["manifest_etag"])
     with s3io.JsonLinesWriter(working_uri, encryption=encryption) as writer:
-        for record in number_records(
-            s3io.iter_json_lines(
-                config["input_manifest_uri"], what="input manifest", if_match=current["manifest_etag"]
-            ),
-            checker,
-            tally,
-        ):
+        for record in number_records(lines, checker, tally):
             writer.write(record)
         counts = counts_or_error(tally, config["input_manifest_uri"])
 
-    state = progress.build(
-        config,
-        run_id=run,
-        attempt=1,
-        step=0,
-        working_manifest_uri=working_uri,
-        counts=counts,
-        rounds_done=0,
-        validation_uri=None,
-    )
+    first = {"run_id": run, "attempt": 1, "step": 0, "rounds_done": 0, "validation_uri": None}
+    state = progress.build(config, working_manifest_uri=working_uri, counts=counts, **first)
     checkpoint.save(
         config,
         state,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from labeling_common import progress
 from labeling_common.errors import InvalidEvent, InvalidLabeledBatch
 from labeling_common.label_store import Entry, LabelStore
 from labeling_common.manifest import RECORD_ID_KEY, UNLABELED, LineChecker, Tally, label_state, metadata_key
@@ -80,3 +81,45 @@ class Merge:
     def check_complete(self) -> None:
         if self._pending is not None:
             raise InvalidEvent(f"a label names record {self._pending[0]}, which the manifest does not hold")
+
+
+def merged_progress(config: dict, state: dict, event: dict, merged_uri: str, merge: Merge, source_uri: str):
+    """The progress after a merge, and its history entry: what was sent and labeled (a human batch), or the
+    round's result (auto-labels, with the next selection and the cumulative calibration record)."""
+    common = {
+        "run_id": state["run_id"],
+        "attempt": state["attempt"],
+        "step": state["step"] + 1,
+        "working_manifest_uri": merged_uri,
+        "counts": merge.tally.counts(validation=state["counts"]["validation"]),
+        "validation_uri": state["validation_uri"],
+    }
+    if event["source"] == "human":
+        batch = event["batch"]
+        new_state = progress.build(
+            config,
+            rounds_done=state["round"],
+            calibration_uri=state["calibration_uri"],
+            stalled=merge.applied == 0,
+            **common,
+        )
+        entry = {
+            "kind": "human_batch",
+            "step": common["step"],
+            "job_name": batch["job_name"],
+            "batch_kind": batch["kind"],
+            "sent": batch["record_count"],
+            "labeled": merge.applied,
+            "labeled_manifest_uri": source_uri,
+        }
+        return new_state, entry
+    result = event["round_result"]
+    new_state = progress.build(
+        config,
+        rounds_done=result["round"],
+        calibration_uri=result["calibration_uri"],
+        selection={"uri": result["selection_uri"], "size": result["selected"]},
+        after_round=True,
+        **common,
+    )
+    return new_state, {"kind": "round", "step": common["step"], **result}
