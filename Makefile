@@ -184,7 +184,7 @@ test: $(VENV)/.installed build lambda-runtime $(CHECKOV) lint ## Everything CI r
 
 .PHONY: test-fast
 test-fast: $(VENV)/.installed ## The inner loop: pure logic, handlers under moto, schemas, ASL, labeler (no slow layer)
-	$(PY) -m pytest -m "not (e2e or emulator or container or flow or packaging or terraform)" $(ARGS)
+	$(PY) -m pytest -n auto -m "not (e2e or emulator or container or flow or packaging or terraform)" $(ARGS)
 
 .PHONY: clean
 clean: ## Remove build outputs (keeps the virtualenv)
