@@ -21,9 +21,8 @@ def lambda_handler(event: dict, context: object) -> dict:
     chosen = stratified_sample(s3io.iter_records(working), attribute, class_quotas, config["seed"])
 
     validation_uri = layout.validation_set(config["output_uri"], state["attempt"])
-    with s3io.JsonLinesWriter(validation_uri, encryption=s3io.encryption_args(config["kms_key_id"])) as writer:
-        for record_id, label in chosen:
-            writer.write({RECORD_ID_KEY: record_id, "label": label})
+    lines = ({RECORD_ID_KEY: record_id, "label": label} for record_id, label in chosen)
+    s3io.write_lines(validation_uri, lines, s3io.encryption_args(config["kms_key_id"]))
     new_state = {**state, "validation_uri": validation_uri, "counts": {**state["counts"], "validation": len(chosen)}}
     checkpoint.save(
         config,

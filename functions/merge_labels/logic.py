@@ -96,30 +96,19 @@ def merged_progress(config: dict, state: dict, event: dict, merged_uri: str, mer
     }
     if event["source"] == "human":
         batch = event["batch"]
-        new_state = progress.build(
-            config,
-            rounds_done=state["round"],
-            calibration_uri=state["calibration_uri"],
-            stalled=merge.applied == 0,
-            **common,
-        )
+        outcome = {"rounds_done": state["round"], "calibration_uri": state["calibration_uri"]}
+        outcome["stalled"] = merge.applied == 0
         entry = {
             "kind": "human_batch",
-            "step": common["step"],
             "job_name": batch["job_name"],
             "batch_kind": batch["kind"],
             "sent": batch["record_count"],
             "labeled": merge.applied,
             "labeled_manifest_uri": source_uri,
         }
-        return new_state, entry
-    result = event["round_result"]
-    new_state = progress.build(
-        config,
-        rounds_done=result["round"],
-        calibration_uri=result["calibration_uri"],
-        selection={"uri": result["selection_uri"], "size": result["selected"]},
-        after_round=True,
-        **common,
-    )
-    return new_state, {"kind": "round", "step": common["step"], **result}
+    else:
+        result = event["round_result"]
+        outcome = {"rounds_done": result["round"], "calibration_uri": result["calibration_uri"]}
+        outcome.update(selection={"uri": result["selection_uri"], "size": result["selected"]}, after_round=True)
+        entry = {"kind": "round", **result}
+    return progress.build(config, **common, **outcome), {**entry, "step": common["step"]}

@@ -39,6 +39,7 @@ class RoundSelection:
     pool_count: int = 0
     auto_per_class: list[int] = field(default_factory=list)
     threshold: Threshold | None = None
+    remaining_before_round: int = 0  # validation items no earlier round virtually auto-labeled
 
     @classmethod
     def start(cls, event: dict, categories: LabelCategories, validation: dict, previous: Iterable[dict]):
@@ -83,17 +84,14 @@ class RoundSelection:
                 f"expected {expected['pool_count']} and {expected['validation_count']}"
             )
         prior = [line for line in self.previous.values() if line["auto_round"] is not None]
-        scored = [(p.score, p.predicted == self.validation[rid]) for rid, p in self.remaining().items()]
-        self.threshold = choose_threshold(self.config, scored, len(prior), sum(line["correct"] for line in prior))
-        return self.threshold
-
-    def remaining(self) -> dict[int, Prediction]:
-        """Validation items not virtually auto-labeled by an earlier round."""
-        return {
-            rid: p
+        scored = [
+            (p.score, p.predicted == self.validation[rid])
             for rid, p in self.validation_predictions.items()
             if self.previous.get(rid, {}).get("auto_round") is None
-        }
+        ]
+        self.remaining_before_round = len(scored)
+        self.threshold = choose_threshold(self.config, scored, len(prior), sum(line["correct"] for line in prior))
+        return self.threshold
 
     # --- pass 2 -----------------------------------------------------------------------------------------
 
@@ -146,7 +144,7 @@ class RoundSelection:
             auto_per_class=self.auto_per_class,
             selected=selected,
             validation_items=len(self.validation_predictions),
-            remaining=len(self.remaining()),
+            remaining=self.remaining_before_round,
             calibration=calibration,
             class_names=self.categories.names,
         )

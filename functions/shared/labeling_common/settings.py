@@ -40,14 +40,20 @@ def deployment_only() -> dict[str, dict]:
     return {name: _defs()["labelingBackend"] if "$ref" in schema else schema for name, schema in props.items()}
 
 
+@functools.cache
+def every_setting() -> dict[str, dict]:
+    """Every setting a deployment may set: the ActiveLearningConfig ones and the deployment-only ones."""
+    return {**active_learning(), **deployment_only()}
+
+
 def defaults() -> dict[str, Any]:
     """Built-in default of every setting a deployment may set (the schema's `default`s)."""
-    return {name: schema["default"] for name, schema in {**active_learning(), **deployment_only()}.items()}
+    return {name: schema["default"] for name, schema in every_setting().items()}
 
 
 def choices(name: str) -> list[str]:
     """The allowed values of an enumerated setting (e.g. QueryStrategy)."""
-    return list({**active_learning(), **deployment_only()}[name]["enum"])
+    return list(every_setting()[name]["enum"])
 
 
 def config_key(name: str) -> str:
