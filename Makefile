@@ -61,18 +61,20 @@ $(WHEELHOUSE)/.done: functions/requirements.txt | $(VENV)/.installed
 
 LAMBDA_PYTHONS := 3.11 3.12 3.13
 LAMBDA_PLATFORMS := manylinux2014_x86_64 manylinux2014_aarch64
-# The container's base image, python:3.12-slim: Debian 12, glibc 2.36, on x86_64 and arm64.
-CONTAINER_PYTHON := 3.12
-CONTAINER_PLATFORMS := manylinux_2_28_x86_64 manylinux_2_28_aarch64
+# The container's base image, python:3.11-slim (Debian 12, glibc 2.36), on x86_64: the CPython of the
+# development venv, for which the CPU build of torch that both install exists.
+CONTAINER_PYTHON := 3.11
+CONTAINER_PLATFORMS := manylinux_2_28_x86_64+manylinux2014_x86_64
 
 # pin-hashes FILE PYTHONS PLATFORMS: download every wheel FILE may install, for each Python and platform,
-# and rewrite FILE's --hash lines from them.
+# and rewrite FILE's --hash lines from them. A platform may be several tags joined by + (one machine that
+# takes wheels of either tag).
 define pin-hashes
 	rm -rf build/pin-hashes && mkdir -p build/pin-hashes
 	sed '/--hash=/d; s/ \\$$//' $(1) > build/pin-hashes/requirements.txt
 	for py in $(2); do for platform in $(3); do \
 	  $(PIP) download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
-	    --platform $$platform --python-version $$py --implementation cp \
+	    --platform $$(echo $$platform | sed 's/+/ --platform /g') --python-version $$py --implementation cp \
 	    -r build/pin-hashes/requirements.txt -d build/pin-hashes/$$py-$$platform; \
 	done; done
 	$(PY) functions/pin_hashes.py $(1) build/pin-hashes

@@ -125,6 +125,13 @@ def repository_name(image: str) -> str:
     return last.split(":", 1)[0]
 
 
+def container_environment() -> dict[str, str]:
+    """This process's environment plus the config's container_environment (for train and serve)."""
+    env = dict(os.environ)
+    env.update({str(k): str(v) for k, v in (STATE.config().get("container_environment") or {}).items()})
+    return env
+
+
 def container_dir(image: str) -> Path:
     images = STATE.config().get("images") or {}
     repo = repository_name(image)
@@ -293,7 +300,7 @@ def run_training_job(job: Any) -> None:
                 }
             )
         )
-        env = dict(os.environ)
+        env = container_environment()
         env.update(
             {
                 "OPT_ML_DIR": str(opt_ml),
@@ -582,7 +589,7 @@ def run_transform_job(job: Any, model: Any) -> None:
         source = ((job.transform_input or {}).get("DataSource") or {}).get("S3DataSource") or {}
         objects = data_objects(source)
         port = _free_port()
-        env = dict(os.environ)
+        env = container_environment()
         env.update({str(k): str(v) for k, v in (container.get("Environment") or {}).items()})
         env.update({str(k): str(v) for k, v in (job.environment or {}).items()})
         env.update(

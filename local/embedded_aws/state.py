@@ -30,6 +30,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "lambda_max_concurrency": 0,
     # Image repository name -> local container directory (with executables `train` and `serve`).
     "images": {"text-classifier": str(REPO_ROOT / "containers" / "text-classifier")},
+    # Environment added to every container process (train and serve). The default points the bundled
+    # container's sentence-embedding cache at one folder, so each text is embedded once across jobs and runs.
+    "container_environment": {"TEXT_CLASSIFIER_EMBEDDING_CACHE": str(REPO_ROOT / "build" / "embedding-cache")},
     # Python that runs a container's `train`/`serve` (default: the interpreter running the server).
     "container_python": None,
     "serve_start_timeout_seconds": 120,

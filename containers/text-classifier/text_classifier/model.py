@@ -1,4 +1,5 @@
-"""The model: TF-IDF word and character n-grams -> complement naive Bayes (or logistic regression), the
+"""The model: TF-IDF word and character n-grams -> complement naive Bayes (or logistic regression), times
+logistic regression on the all-MiniLM-L6-v2 sentence embedding (a product of experts; see embedding.py), the
 cross-fitted fold models, saving/loading the model directory, and prediction of JSON Lines records.
 
 Model directory (what `train` writes and SageMaker tars into model.tar.gz):
@@ -32,6 +33,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import ComplementNB
 from sklearn.preprocessing import normalize
 
+from . import embedding
 from .contract import FOLD_KEY, Example, RecordError, check_record, parse_lines
 from .params import Params
 
@@ -93,13 +95,18 @@ class TfidfBlock:
         return _tfidf(self._counter.transform(texts), self.idf)
 
 
+def uses_embedding(params: Params) -> bool:
+    return params.sentence_embedding != "none"
+
+
 class Analysis:
     """Every training text analysed once: per block, the document-term count matrix over the vocabulary
-    of all the texts. The full model and each fold model take their rows (and the columns those rows use)
-    from it, which gives exactly the features that fitting a TfidfVectorizer on those rows alone would,
-    without analysing the texts again for every fold."""
+    of all the texts, and (with a sentence embedding) every text's embedding. The full model and each fold
+    model take their rows (and the columns those rows use) from it, which gives exactly the features that
+    fitting a TfidfVectorizer on those rows alone would, without analysing the texts again for every fold."""
 
     def __init__(self, params: Params, texts: Sequence[str]):
+        self.embeddings = embedding.default_embedder().embed(texts) if uses_embedding(params) else None
         self.blocks: list[tuple[str, dict[str, Any], np.ndarray, sp.csr_matrix]] = []
         for name, settings in _block_settings(params):
             counter = CountVectorizer(**settings, dtype=np.float64)
@@ -157,9 +164,32 @@ class LinearSoftmax:
         return scores
 
 
+def _log(probabilities: np.ndarray) -> np.ndarray:
+    return np.log(np.maximum(probabilities, np.finfo(np.float64).tiny))
+
+
+def _float64(vectors: np.ndarray) -> np.ndarray:
+    """Embeddings in double precision: scikit-learn would otherwise compute in float32, where a text's
+    probabilities depend (by ~1e-7) on the other rows of the request through BLAS's summation order."""
+    return np.asarray(vectors, dtype=np.float64)
+
+
+def product_of_experts(*probabilities: np.ndarray) -> np.ndarray:
+    """Row-normalised product of the experts' probabilities (summed in log space: no underflow). A class
+    needs every expert's support: one expert's confident mistake is tempered by the other's doubt, and
+    agreement makes the product surer than either (measured: README, "Sentence embeddings")."""
+    scores = np.sum([_log(p) for p in probabilities], axis=0)
+    scores -= scores.max(axis=1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=1, keepdims=True)
+    return scores
+
+
 class TextModel:
-    """Featurizer + classifier. `predict_proba` always returns one column per class (0..num_classes-1):
-    classes absent from the training data get probability 0."""
+    """Featurizer + classifier (+ the sentence-embedding expert). `predict_proba` always returns one column
+    per class (0..num_classes-1): classes absent from the training data get probability 0."""
+
+    embedding_classifier: LogisticRegression | None = None  # class default: models pickled without one load
 
     def __init__(self, params: Params, num_classes: int):
         self.params = params
@@ -186,6 +216,7 @@ class TextModel:
             raise ValueError("fit needs one label per row, and at least one row")
         self.classes = np.unique(y)
         self.blocks, X = analysis.features(np.asarray(rows))
+        self.embedding_classifier = None
         if len(self.classes) == 1 or X is None:
             # One class, or texts without a single feature: predict the training class frequencies.
             counts = np.bincount(y, minlength=self.num_classes).astype(np.float64)
@@ -198,19 +229,35 @@ class TextModel:
         else:
             self.classifier = LogisticRegression(C=self.params.C, max_iter=2000, random_state=self.params.random_state)
             self.classifier.fit(X, y)
+        if analysis.embeddings is not None:
+            self.embedding_classifier = LogisticRegression(
+                C=self.params.embedding_C, max_iter=2000, random_state=self.params.random_state
+            ).fit(_float64(analysis.embeddings[np.asarray(rows)]), y)
         return self
+
+    @property
+    def needs_embeddings(self) -> bool:
+        return self.constant is None and self.embedding_classifier is not None
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         return sp.hstack([block.transform(texts) for block in self.blocks], format="csr")
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> np.ndarray:
+        """Probabilities (n, num_classes); `embeddings` (n, 384): the texts' sentence embeddings when the
+        caller has them (otherwise they are computed when the model needs them)."""
         out = np.zeros((len(texts), self.num_classes), dtype=np.float64)
         if len(texts) == 0:
             return out
         if self.constant is not None:
             out[:] = self.constant
             return out
-        out[:, self.classifier.classes_] = self.classifier.predict_proba(self.transform(texts))
+        probabilities = self.classifier.predict_proba(self.transform(texts))
+        if self.embedding_classifier is not None:
+            if embeddings is None:
+                embeddings = embedding.default_embedder().embed(texts)
+            expert = self.embedding_classifier.predict_proba(_float64(embeddings))
+            probabilities = product_of_experts(probabilities, expert)
+        out[:, self.classifier.classes_] = probabilities
         return out
 
 
@@ -239,10 +286,14 @@ class Bundle:
         folds = list(folds) if folds is not None else [None] * len(texts)
         which = np.array([self.model_for(f, i + 1) for i, f in enumerate(folds)], dtype=np.int64)
         out = np.zeros((len(texts), self.num_classes), dtype=np.float64)
-        for index in np.unique(which):
+        models = {int(index): self.full if index < 0 else self.folds[index] for index in np.unique(which)}
+        # Embedded once for every model of the request (each text is predicted by exactly one model).
+        embeddings = (
+            embedding.default_embedder().embed(texts) if any(m.needs_embeddings for m in models.values()) else None
+        )
+        for index, model in models.items():
             rows = np.flatnonzero(which == index)
-            model = self.full if index < 0 else self.folds[index]
-            out[rows] = model.predict_proba([texts[r] for r in rows])
+            out[rows] = model.predict_proba([texts[r] for r in rows], None if embeddings is None else embeddings[rows])
         return out
 
     def predict_records(self, records: Sequence[Any]) -> list[dict[str, list]]:
@@ -300,7 +351,12 @@ def save(bundle: Bundle, directory: Path, extra: dict[str, Any] | None = None) -
         "fold_models": len(bundle.folds),
         "params": bundle.full.params.to_json(),
         "files": files,
-        "versions": {"scikit-learn": sklearn.__version__, "numpy": np.__version__, "scipy": scipy.__version__},
+        "versions": {
+            "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            **(embedding.versions() if uses_embedding(bundle.full.params) else {}),
+        },
         **(extra or {}),
     }
     # Written last: a directory with model.json is complete.

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 CLASSIFIERS = ("complement_nb", "logistic_regression")
+SENTENCE_EMBEDDINGS = ("all-minilm-l6-v2", "none")
 MAX_CLASSES = 10_000
 IGNORED_PREFIXES = ("_", "sagemaker_")
 
@@ -43,6 +44,12 @@ class Params:
     """Largest character n-gram (0: no character features)."""
     lowercase: bool = True
     """Lowercase the text before extracting features."""
+    sentence_embedding: str = "all-minilm-l6-v2"
+    """`all-minilm-l6-v2` (default): a second expert, logistic regression on the text's all-MiniLM-L6-v2
+    sentence embedding, multiplied with the TF-IDF classifier's probabilities (a product of experts); `none`:
+    the TF-IDF classifier alone (no torch needed)."""
+    embedding_C: float = 4.0
+    """Inverse regularisation strength of the logistic regression on sentence embeddings."""
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -128,6 +135,8 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "char_ngram_min": _in_range(_int, 1, 10),
     "char_ngram_max": _in_range(_int, 0, 10),
     "lowercase": _bool,
+    "sentence_embedding": _choice(*SENTENCE_EMBEDDINGS),
+    "embedding_C": _in_range(_float, 0.0, 1e6, low_open=True),
 }
 assert set(PARSERS) == {f.name for f in dataclasses.fields(Params)}
 
