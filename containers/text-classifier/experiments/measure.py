@@ -44,8 +44,10 @@ CONFIGS = {
     "baseline: word 1-2 + char_wb 2-5 TF-IDF, LogisticRegression(C=10)": {
         "classifier": "logistic_regression",
         "C": "10",
+        "sentence_embedding": "none",
     },
-    "default: same features, ComplementNB(alpha=0.1)": {},
+    "TF-IDF only: same features, ComplementNB(alpha=0.1)": {"sentence_embedding": "none"},
+    "default: ComplementNB x LogisticRegression(C=4) on all-MiniLM-L6-v2 embeddings": {},
 }
 COVERAGES = (0.5, 0.6, 0.7, 0.8)
 TARGET = 0.95

