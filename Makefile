@@ -169,6 +169,10 @@ bench-scale: $(VENV)/.installed build lambda-runtime ## Every manifest Lambda on
 label: $(VENV)/.installed ## The labeling page for a small team (ARGS='[--endpoint-url URL] [--port 8000] s3://BUCKET/RUN/')
 	$(VENV)/bin/labeler serve $(ARGS)
 
+.PHONY: status
+status: $(VENV)/.installed ## Where a run stands (ARGS='[--endpoint-url URL] s3://BUCKET/RUN/ [--watch 30] [--json]')
+	$(VENV)/bin/labeler status $(ARGS)
+
 .PHONY: request
 request: $(VENV)/.installed ## Write a validated execution input (ARGS='--manifest s3://… --labels s3://… --output s3://… --out request.json')
 	$(VENV)/bin/labeler request $(ARGS)

@@ -7,6 +7,7 @@
   labeler heartbeat TASK                         tell the workflow the labelers are still at it
   labeler request --manifest … --labels … --output …   write a validated execution input (request.json)
   labeler serve s3://bucket/prefix/ [--port 8000]   a labeling page for a small team (http://127.0.0.1:8000/)
+  labeler status s3://bucket/run/ [--watch 30] [--json]   where a run stands (counts, bound, what it waits for)
 
 TASK is the task's S3 URI (…/batches/<job>/task.json, as printed by `labeler tasks` and announced on the
 labeling SNS topic). Credentials and region come from the usual AWS environment; `--endpoint-url` (or
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,7 +28,7 @@ import boto3
 
 from labeling_common import settings
 
-from . import request, tasks, web
+from . import request, status, tasks, web
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -170,6 +172,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    s3, sfn = _serve_clients(args)
+    while True:
+        found = status.run_status(s3, sfn, args.output)
+        if args.json:
+            print(json.dumps(found, sort_keys=True), flush=True)
+        else:
+            print(status.render(found), flush=True)
+        if not args.watch or found["state"] != "running":
+            return 0
+        time.sleep(args.watch)
+        if not args.json:
+            print(flush=True)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="labeler", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -241,6 +258,13 @@ def parser() -> argparse.ArgumentParser:
     # Also accepted after `serve` (make label passes ARGS there); SUPPRESS keeps a value given before it.
     p.add_argument("--endpoint-url", default=argparse.SUPPRESS, help="as the global --endpoint-url")
     p.set_defaults(run=cmd_serve)
+
+    p = sub.add_parser("status", help="where a run stands: counts, certified bound, what it waits for, its execution")
+    p.add_argument("output", help="the run's S3OutputPath (s3://bucket/prefix/)")
+    p.add_argument("--json", action="store_true", help="one JSON object (per refresh) instead of text")
+    p.add_argument("--watch", type=float, metavar="SECONDS", help="refresh every SECONDS while the run is running")
+    p.add_argument("--endpoint-url", default=argparse.SUPPRESS, help="as the global --endpoint-url")
+    p.set_defaults(run=cmd_status)
     return top
 
 
@@ -248,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (tasks.TaskError, request.RequestError) as error:
+    except (tasks.TaskError, request.RequestError, status.StatusError) as error:
         print(f"labeler: {error}", file=sys.stderr)
         return 2
 

@@ -56,6 +56,7 @@ def run_one(deployment, dataset, args, strategy: str, seed: int) -> dict:
         workers_per_item=args.workers_per_item,
         human_batch_size=round(args.size * batch_share) if batch_share else args.human_batch_size,
         target_accuracy=args.target_accuracy,
+        bootstrap_fraction=args.bootstrap_fraction,
         timeout_seconds=args.timeout,
         **preset,
     )
@@ -181,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--human-batch-size", type=int, default=DEFAULTS["HumanBatchSize"])
     p.add_argument("--target-accuracy", type=float, default=DEFAULTS["TargetAccuracy"])
+    p.add_argument("--bootstrap-fraction", type=float, default=DEFAULTS["BootstrapFraction"])
     p.add_argument("--worker-accuracy", type=float, default=1.0)
     p.add_argument("--workers-per-item", type=int, default=1)
     p.add_argument(

@@ -138,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 "Waiting for people to label each batch: in another terminal run\n"
                 f"  make label ARGS='--endpoint-url {deployment.aws.endpoint_url} {run.output_uri}'\n"
-                f"or use `labeler --endpoint-url {deployment.aws.endpoint_url} tasks {run.output_uri}`",
+                f"or use `labeler --endpoint-url {deployment.aws.endpoint_url} tasks {run.output_uri}`;\n"
+                f"where the run stands: make status ARGS='--endpoint-url {deployment.aws.endpoint_url} "
+                f"{run.output_uri} --watch 10'",
                 flush=True,
             )
         try:

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from labeler import status as run_status
 from labeler import tasks as labeling_tasks
 from local import runner
 
@@ -113,8 +114,19 @@ def test_stop_while_people_label_then_resume(deployment, tmp_path):
     _, first = run_workflow(deployment, tmp_path, "stop-wait", 300, run_name="stopped", workforce="human", **options)
     s3, sfn = deployment.client("s3"), deployment.client("stepfunctions")
     waiting = _until(lambda: labeling_tasks.find_tasks(s3, sfn, first.output_uri), 120, "the labeling task")
+    status = run_status.run_status(s3, sfn, first.output_uri)  # what `labeler status` shows while people label
+    assert (status["state"], status["next"], status["execution"]["status"]) == ("running", "human_batch", "RUNNING")
+    [batch] = status["waiting_for"]
+    assert (batch["job"], batch["items"], batch["task_uri"]) == (
+        waiting[0].job_name,
+        waiting[0].document["RecordCount"],
+        waiting[0].uri,
+    )
+    assert f"waiting for people: {batch['items']:,} items since" in run_status.render(status)
     sfn.stop_execution(executionArn=first.execution_arn, error="Operator", cause="stopped by the test")
     assert _until(lambda: _status(sfn, first.execution_arn) == "ABORTED", 10, "ABORTED")
+    status = run_status.run_status(s3, sfn, first.output_uri)
+    assert (status["state"], status["execution"]["status"], status["waiting_for"]) == ("stopped", "ABORTED", [])
 
     sample, again = run_workflow(deployment, tmp_path, "stop-wait-resume", 300, run_name="stopped", **options)
     output = runner.wait(deployment, again, on_progress=lambda line: None)
