@@ -47,13 +47,26 @@ def _execution(sfn: Any, arn: str | None) -> dict | None:
     out = {"arn": arn, "name": found.get("name"), "status": found["status"], "started_at": _iso(found.get("startDate"))}
     if found.get("stopDate"):
         out["stopped_at"] = _iso(found["stopDate"])
-    try:
-        out["cost_per_label"] = (
-            json.loads(found.get("input") or "{}").get("ActiveLearningConfig", {}).get("HumanCostPerLabel")
-        )
-    except (ValueError, AttributeError):
-        out["cost_per_label"] = None
+    out["cost_per_label"] = _validated_cost_per_label(sfn, arn)
     return out
+
+
+def _validated_cost_per_label(sfn: Any, arn: str) -> float | None:
+    """HumanCostPerLabel as ValidateInput resolved it (the request's, else the deployment's default): the
+    validated config is in the state output of the execution's first states."""
+    try:
+        events = sfn.get_execution_history(executionArn=arn, maxResults=30)["events"]
+    except ClientError:
+        return None
+    for event in events:
+        output = (event.get("stateExitedEventDetails") or {}).get("output")
+        try:
+            config = json.loads(output).get("config") if output else None
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(config, dict) and isinstance(config.get("human_cost_per_label"), int | float):
+            return float(config["human_cost_per_label"])
+    return None
 
 
 def _iso(value: Any) -> str | None:
@@ -202,7 +215,7 @@ def render(status: dict, now: datetime | None = None) -> str:
         lines.append("  auto-labels: none certified yet")
     lines.append(f"  human labels bought: {status['human_labels_bought']:,} (≈ ${status['human_cost_usd']:,.2f})")
     for batch in status["waiting_for"]:
-        since = f" since {batch['since']} ({_ago(batch['since'], now)})" if batch.get("since") else ""
+        since = f" since {_utc(batch['since'])} ({_ago(batch['since'], now)})" if batch.get("since") else ""
         where = f": {batch['task_uri']}" if batch.get("task_uri") else ""
         lines.append(f"  waiting for people: {batch['items']:,} items{since}{where}")
     if status["failure"]:
@@ -213,13 +226,23 @@ def render(status: dict, now: datetime | None = None) -> str:
     return "\n".join(lines)
 
 
-def _ago(stamp: str, now: datetime | None) -> str:
+def _parse(stamp: str) -> datetime | None:
     try:
         then = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     except ValueError:
+        return None
+    return then if then.tzinfo else then.replace(tzinfo=UTC)  # the workflow writes UTC times
+
+
+def _utc(stamp: str) -> str:
+    then = _parse(stamp)
+    return then.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if then else stamp
+
+
+def _ago(stamp: str, now: datetime | None) -> str:
+    then = _parse(stamp)
+    if then is None:
         return "?"
-    if then.tzinfo is None:  # the workflow writes UTC times
-        then = then.replace(tzinfo=UTC)
     seconds = max(0, int(((now or datetime.now(UTC)) - then).total_seconds()))
     hours, rest = divmod(seconds, 3600)
     return f"{hours}h {rest // 60:02d}m ago" if hours else f"{rest // 60}m {rest % 60:02d}s ago"

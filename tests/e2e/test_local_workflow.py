@@ -49,7 +49,8 @@ def test_callback_backend_end_to_end(deployment, tmp_path, capsys):
     assert status["counts"] == output["Counts"] and status["round"] == output["Rounds"]
     assert status["bound"]["lower_bound"] == output["AutoLabelAccuracyLowerBound"]
     assert 0 < status["human_labels_bought"] < output["Counts"]["human"]  # the pre-labels were not bought
-    assert status["human_cost_usd"] == round(status["human_labels_bought"] * 0.036, 2)  # the default price
+    assert status["execution"]["cost_per_label"] == 0.036  # as ValidateInput resolved it (the default price)
+    assert status["human_cost_usd"] == round(status["human_labels_bought"] * 0.036, 2)
     text = _labeler(capsys, "--endpoint-url", deployment.aws.endpoint_url, "status", run.output_uri)
     assert "finished (all_labeled)" in text and f"human {output['Counts']['human']:,}" in text
     assert output["ReportS3Uri"] in text

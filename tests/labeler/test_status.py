@@ -108,4 +108,28 @@ def test_a_waiting_batch_says_how_long_people_have_had_it():
     }
     text = status.render(found, now=datetime(2026, 12, 1, 12, 30, tzinfo=UTC))
     assert "running: round 1, next human_batch" in text and "none certified yet" in text
-    assert "waiting for people: 8 items since 2026-12-01T10:00:00 (2h 30m ago): s3://b/r/batches/j/task.json" in text
+    assert (
+        "waiting for people: 8 items since 2026-12-01 10:00:00 UTC (2h 30m ago): s3://b/r/batches/j/task.json" in text
+    )
+
+
+class HistoryOnly:
+    """Step Functions as far as the cost lookup reads it: the state output that carries the validated config."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def describe_execution(self, executionArn):
+        return {"status": "RUNNING", "name": "run-7", "startDate": datetime(2026, 12, 1, tzinfo=UTC)}
+
+    def get_execution_history(self, executionArn, maxResults):
+        return {"events": self.events}
+
+
+def test_the_cost_is_counted_at_the_price_validate_input_resolved(run_in_progress):
+    run_in_progress.put_json(f"{RUN}working/lock.json", {"execution_arn": "arn:run-7", "acquired_at": "t"})
+    validated = {"output": '{"config": {"human_cost_per_label": 0.1}}'}
+    sfn = HistoryOnly([{"type": "ExecutionStarted"}, {"type": "TaskStateExited", "stateExitedEventDetails": validated}])
+    found = status.run_status(run_in_progress.s3, sfn, run_in_progress.uri(RUN))
+    assert found["state"] == "running" and found["human_cost_usd"] == 99.8  # 998 labels at $0.10
+    assert found["waiting_for"] == [{"task_uri": None, "job": None, "items": 500, "since": None, "kind": "selection"}]
