@@ -200,6 +200,9 @@ def render(status: dict, now: datetime | None = None) -> str:
         lines.append(f"  {state}: round {status['round']}, next {status['next']}")
     if execution:
         lines.append(f"  execution {execution.get('name') or execution['arn']}: {execution['status']}")
+    if status.get("resumed_by"):  # a finished run taken up again by a new execution with the same input
+        later = status["resumed_by"]
+        lines.append(f"  since taken up by execution {later.get('name') or later['arn']}: {later['status']}")
     lines.append(
         f"  items {counts['total']:,}: human {counts['human']:,} ({shares['human']:.1%}) · auto {counts['auto']:,} "
         f"({shares['auto']:.1%}) · unlabeled {counts['unlabeled']:,} ({shares['unlabeled']:.1%})"
