@@ -127,9 +127,7 @@ def _running(s3: Any, sfn: Any, output_uri: str, saved: dict, lock: dict | None)
     failed = None if lock else _latest_failure(s3, output_uri)
     arn = lock["execution_arn"] if lock else ((failed or {}).get("execution") or {}).get("arn")
     execution = _execution(sfn, arn)
-    summaries = [_read_json(s3, e["summary_uri"]) for e in history if e["kind"] == "round" and e.get("summary_uri")]
-    certified = [s["calibration"] for s in summaries if s and s["calibration"]["lower_bound"] is not None]
-    last = certified[-1] if certified else None
+    last = _last_certified(s3, history)
     bought = sum(entry.get("labeled", 0) for entry in history if entry["kind"] == "human_batch")
     cost_per_label = (execution or {}).get("cost_per_label")
     if cost_per_label is None:
@@ -163,6 +161,17 @@ def _running(s3: Any, sfn: Any, output_uri: str, saved: dict, lock: dict | None)
         "report_uri": None,
         "final_manifest_uri": None,
     }
+
+
+def _last_certified(s3: Any, history: list[dict]) -> dict | None:
+    """The calibration record of the latest round that certified a bound: summaries are read newest first
+    and only until one has a bound (a run of many rounds, refreshed by --watch, reads one or two)."""
+    for entry in reversed(history):
+        if entry["kind"] == "round" and entry.get("summary_uri"):
+            found = _read_json(s3, entry["summary_uri"])
+            if found and found["calibration"]["lower_bound"] is not None:
+                return found["calibration"]
+    return None
 
 
 def _latest_failure(s3: Any, output_uri: str) -> dict | None:
