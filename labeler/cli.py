@@ -8,6 +8,7 @@
   labeler request --manifest … --labels … --output …   write a validated execution input (request.json)
   labeler serve s3://bucket/prefix/ [--port 8000]   a labeling page for a small team (http://127.0.0.1:8000/)
   labeler status s3://bucket/run/ [--watch 30] [--json]   where a run stands (counts, bound, what it waits for)
+  labeler report s3://bucket/run/ [--out report.html]    the run's HTML report (finished, or as it stands)
 
 TASK is the task's S3 URI (…/batches/<job>/task.json, as printed by `labeler tasks` and announced on the
 labeling SNS topic). Credentials and region come from the usual AWS environment; `--endpoint-url` (or
@@ -26,7 +27,7 @@ from urllib.parse import urlsplit
 
 import boto3
 
-from labeling_common import settings
+from labeling_common import report, settings
 
 from . import request, status, tasks, web
 
@@ -187,6 +188,18 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(flush=True)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    s3, sfn = _serve_clients(args)
+    document = status.report_document(s3, sfn, args.output)
+    if args.json:
+        print(json.dumps(document, sort_keys=True))
+        return 0
+    Path(args.out).write_text(report.render_html(document), encoding="utf-8")
+    state = "finished" if document.get("finished_at") else "in progress"
+    print(f"wrote {args.out}: the report of the run at {args.output} ({state}, {len(document['rounds'])} rounds)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="labeler", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -265,6 +278,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--watch", type=float, metavar="SECONDS", help="refresh every SECONDS while the run is running")
     p.add_argument("--endpoint-url", default=argparse.SUPPRESS, help="as the global --endpoint-url")
     p.set_defaults(run=cmd_status)
+
+    p = sub.add_parser("report", help="the run's HTML report: summary, rounds, chart, per class (finished or not)")
+    p.add_argument("output", help="the run's S3OutputPath (s3://bucket/prefix/)")
+    p.add_argument("--out", default="report.html", help="HTML file to write (default: report.html)")
+    p.add_argument("--json", action="store_true", help="print the report document (report.json's form) instead")
+    p.add_argument("--endpoint-url", default=argparse.SUPPRESS, help="as the global --endpoint-url")
+    p.set_defaults(run=cmd_report)
     return top
 
 

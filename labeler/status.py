@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from labeling_common import layout, settings
+from labeling_common import layout, report, settings
 from labeling_common.s3io import S3Uri, is_not_found
 
 from . import tasks
@@ -47,13 +47,15 @@ def _execution(sfn: Any, arn: str | None) -> dict | None:
     out = {"arn": arn, "name": found.get("name"), "status": found["status"], "started_at": _iso(found.get("startDate"))}
     if found.get("stopDate"):
         out["stopped_at"] = _iso(found["stopDate"])
-    out["cost_per_label"] = _validated_cost_per_label(sfn, arn)
+    cost = (validated_config(sfn, arn) or {}).get("human_cost_per_label")
+    out["cost_per_label"] = float(cost) if isinstance(cost, int | float) else None
     return out
 
 
-def _validated_cost_per_label(sfn: Any, arn: str) -> float | None:
-    """HumanCostPerLabel as ValidateInput resolved it (the request's, else the deployment's default): the
-    validated config is in the state output of the execution's first states."""
+def validated_config(sfn: Any, arn: str) -> dict | None:
+    """The run's settings as ValidateInput resolved them (the request's, else the deployment's defaults): the
+    validated config is in the state output of the execution's first states. None when the history is gone
+    (Step Functions keeps it 90 days) or the execution failed before validation."""
     try:
         events = sfn.get_execution_history(executionArn=arn, maxResults=30)["events"]
     except ClientError:
@@ -64,8 +66,8 @@ def _validated_cost_per_label(sfn: Any, arn: str) -> float | None:
             config = json.loads(output).get("config") if output else None
         except (ValueError, AttributeError):
             continue
-        if isinstance(config, dict) and isinstance(config.get("human_cost_per_label"), int | float):
-            return float(config["human_cost_per_label"])
+        if isinstance(config, dict) and "target_accuracy" in config:
+            return config
     return None
 
 
@@ -94,6 +96,39 @@ def run_status(s3: Any, sfn: Any, output_uri: str) -> dict:
     if report is not None:
         return _finished(sfn, output_uri, report, lock)
     return _running(s3, sfn, output_uri, saved, lock)
+
+
+def report_document(s3: Any, sfn: Any, output_uri: str) -> dict:
+    """The run's report document: report.json once the run is exported; before that the same document built
+    from the checkpoint, the round summaries and the settings ValidateInput resolved (finished_at null)."""
+    output_uri = output_uri if output_uri.endswith("/") else output_uri + "/"
+    found = _read_json(s3, layout.report(output_uri))
+    if found is not None:
+        return found
+    saved = _read_json(s3, layout.checkpoint(output_uri))
+    if saved is None:
+        raise StatusError(f"no run at {output_uri}: neither report.json nor working/checkpoint.json is there")
+    lock = _read_json(s3, layout.lock(output_uri))
+    execution = {"arn": lock["execution_arn"]} if lock else ((_latest_failure(s3, output_uri) or {}).get("execution"))
+    config = validated_config(sfn, execution["arn"]) if execution else None
+    if config is None:
+        raise StatusError(
+            f"the run at {output_uri} has no report yet, and its settings cannot be read from "
+            f"{'execution ' + execution['arn'] if execution else 'any execution'} (its history is gone, or the "
+            "run never passed validation)"
+        )
+    history = saved.get("history", [])
+    summaries = {entry["round"]: _read_json(s3, entry["summary_uri"]) for entry in history if entry["kind"] == "round"}
+    return report.build(
+        config,
+        saved["progress"],
+        history,
+        summaries,
+        execution={"arn": execution["arn"], "name": execution["arn"].rsplit(":", 1)[-1]},
+        final_manifest_uri=None,
+        created_at=saved.get("created_at"),
+        finished_at=None,
+    )
 
 
 def _finished(sfn: Any, output_uri: str, report: dict, lock: dict | None) -> dict:

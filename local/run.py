@@ -18,9 +18,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from labeling_common import settings
+from labeling_common import report, settings
 
-from . import report, runner
+from . import runner
 from .deployment import STATE_DIR, LocalDeployment
 from .runner import DEFAULTS
 from .sample import Dataset, make_sample, positive_int
@@ -156,7 +156,13 @@ def main(argv: list[str] | None = None) -> int:
         summary_path = run_dir / "summary.json"
         summary_path.write_text(json.dumps(summary, indent=1))
         report_data = json.loads((run_dir / "report.json").read_text())
-        html_path = report.write(run_dir / "report.html", report_data, summary)
+        measured = {
+            "auto_label_accuracy": summary["auto_label_accuracy"],
+            "per_class_accuracy": summary["per_class_auto_label_accuracy"],
+            "seconds": summary["seconds"],
+        }
+        html_path = run_dir / "report.html"
+        html_path.write_text(report.render_html(report_data, measured), encoding="utf-8")
         print_report(summary, output, html_path)
         if args.keep_running:
             print(

@@ -44,6 +44,24 @@ CATEGORY_INDEX = {"b": 0, "e": 1, "m": 2, "t": 3}
 CLASS_NAMES = [item["label"] for item in LABEL_CONFIG["labels"]]
 
 
+# The validated settings of a run, as far as the report reads them (ValidateInput's `config`).
+RUN_CONFIG = {
+    "input_manifest_uri": "s3://b/in.manifest",
+    "target_accuracy": 0.95,
+    "confidence_level": 0.95,
+    "human_cost_per_label": 0.036,
+    "labeling_backend": "callback",
+    "query_strategy": "margin",
+    "auto_label_method": "calibrated",
+    "bootstrap_fraction": 0.2,
+    "validation_fraction": 0.1,
+    "human_batch_size": 100,
+    "max_rounds": 20,
+    "max_human_labels": 0,
+    "seed": 3,
+}
+
+
 @dataclass
 class Workspace:
     s3: object

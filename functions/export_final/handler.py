@@ -1,12 +1,12 @@
-"""ExportFinal Lambda: write final_output.manifest and report.json; return the execution's output."""
+"""ExportFinal Lambda: write final_output.manifest, report.json and report.html; return the execution's output."""
 
 from __future__ import annotations
 
-from labeling_common import checkpoint, layout, lock, s3io
+from labeling_common import checkpoint, layout, lock, report, s3io
 from labeling_common.manifest import Tally
 from labeling_common.observability import entrypoint, logger, metrics
 
-from .logic import check_counts, final_records, report
+from .logic import check_counts, final_records
 
 
 @entrypoint("export_final")
@@ -24,7 +24,7 @@ def lambda_handler(event: dict, context: object) -> dict:
 
     history = saved["history"]
     summaries = {entry["round"]: s3io.read_json(entry["summary_uri"]) for entry in history if entry["kind"] == "round"}
-    document = report(
+    document = report.build(
         config,
         state,
         history,
@@ -36,6 +36,8 @@ def lambda_handler(event: dict, context: object) -> dict:
     )
     report_uri = layout.report(config["output_uri"])
     s3io.write_json(report_uri, document, encryption=encryption)
+    html_uri = layout.report_html(config["output_uri"])
+    s3io.write_text(html_uri, report.render_html(document), "text/html; charset=utf-8", encryption=encryption)
 
     lock.release(config["output_uri"], event["execution"]["arn"])
     counts = state["counts"]
@@ -45,6 +47,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     return {
         "FinalManifestS3Uri": final_uri,
         "ReportS3Uri": report_uri,
+        "ReportHtmlS3Uri": html_uri,
         "StopReason": state["stop_reason"],
         "Counts": counts,
         "Rounds": state["round"],

@@ -8,7 +8,6 @@ import contextlib
 import json
 import re
 import select
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,36 +20,8 @@ import pytest
 from local import runner
 from local.sample import KEY_FIELD
 
+from .browser import CHROMIUM, CHROMIUM_ARGS, MISSING, SCREENSHOTS, expect, sync_playwright
 from .conftest import check_final_manifest, run_workflow
-
-try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError:
-    sync_playwright = None
-
-REPO = Path(__file__).resolve().parents[2]
-SCREENSHOT = REPO / "build" / "labeling-page.png"
-CHROMIUM = shutil.which("chromium")
-# Headless, and quiet on this closed network: without the background-networking flags Chromium's own
-# connections (updates, sync, QUIC probes) are refused and slow it down.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-MISSING = [
-    what
-    for what, there in (
-        ("the Python package playwright (requirements/dev.txt)", sync_playwright is not None),
-        ("Chromium (apt-get install -y chromium)", CHROMIUM is not None),
-    )
-    if not there
-]
 
 pytestmark = [
     pytest.mark.e2e,
@@ -140,8 +111,8 @@ def label_in_browser(url: str, job: str, true_label) -> dict[int, int]:
             given[record_id] = label
             expect(progress).to_have_text(f"{done + 1} of {total} labeled")
             if done + 1 == total // 2:
-                SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(SCREENSHOT))
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SCREENSHOTS / "labeling-page.png"))
                 page.reload()  # the answers so far survive it (localStorage)
                 expect(progress).to_have_text(f"{done + 1} of {total} labeled")
                 assert declined_submission(page).startswith(f"Submit {done + 1} of {total} labels?")

@@ -167,6 +167,10 @@ def test_final_export_strips_internal_keys_keeps_order_and_unlabeled_items(start
     report = workspace.read_json(output["ReportS3Uri"])
     assert report["cost"]["human_labels_obtained"] == 20 and report["cost"]["human_labeling_usd"] == 0.72
     assert report["stop_reason"] == "max_rounds" and report["counts"]["human"] == 20
+    page = workspace.s3.get_object(Bucket=workspace.bucket, Key="runs/run-1/report.html")
+    assert output["ReportHtmlS3Uri"] == workspace.uri("runs/run-1/report.html")
+    assert page["ContentType"].startswith("text/html")  # opens in a browser straight from S3
+    assert "finished (max_rounds)" in page["Body"].read().decode()
 
 
 def test_failures_are_recorded_under_the_output_path(started, lambda_context):

@@ -4,12 +4,14 @@ stopped, failed)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import boto3
 import pytest
 
 from labeler import cli, status
+from tests.support import RUN_CONFIG as CONFIG
 
 RUN = "runs/run-7/"
 
@@ -33,7 +35,7 @@ def run_in_progress(workspace):
     workspace.put_json(first, summary(1, 0.9512))
     workspace.put_json(second, summary(2, None))
     history = [
-        {"kind": "bootstrap", "step": 0},
+        {"kind": "bootstrap", "step": 0, "total": 10_000, "human": 2_000, "auto": 0, "unlabeled": 8_000},
         {"kind": "human_batch", "step": 1, "sent": 500, "labeled": 498},
         {"kind": "round", "step": 2, "round": 1, "summary_uri": workspace.uri(first)},
         {"kind": "human_batch", "step": 3, "sent": 500, "labeled": 500},
@@ -128,8 +130,28 @@ class HistoryOnly:
 
 def test_the_cost_is_counted_at_the_price_validate_input_resolved(run_in_progress):
     run_in_progress.put_json(f"{RUN}working/lock.json", {"execution_arn": "arn:run-7", "acquired_at": "t"})
-    validated = {"output": '{"config": {"human_cost_per_label": 0.1}}'}
+    validated = {"output": json.dumps({"config": {**CONFIG, "human_cost_per_label": 0.1}})}
     sfn = HistoryOnly([{"type": "ExecutionStarted"}, {"type": "TaskStateExited", "stateExitedEventDetails": validated}])
     found = status.run_status(run_in_progress.s3, sfn, run_in_progress.uri(RUN))
     assert found["state"] == "running" and found["human_cost_usd"] == 99.8  # 998 labels at $0.10
     assert found["waiting_for"] == [{"task_uri": None, "job": None, "items": 500, "since": None, "kind": "selection"}]
+
+
+def test_the_report_of_a_run_in_progress_is_built_from_its_checkpoint(run_in_progress, capsys):
+    run_in_progress.put_json(f"{RUN}working/lock.json", {"execution_arn": "arn:aws:states:r:1:execution:l:run-7"})
+    validated = {"output": json.dumps({"config": CONFIG})}
+    sfn = HistoryOnly([{"type": "TaskStateExited", "stateExitedEventDetails": validated}])
+    found = status.report_document(run_in_progress.s3, sfn, run_in_progress.uri(RUN))
+    assert (found["finished_at"], found["final_manifest"], found["stop_reason"]) == (None, None, None)
+    assert found["execution"] == {"arn": "arn:aws:states:r:1:execution:l:run-7", "name": "run-7"}
+    assert found["counts"]["auto"] == 5_000 and [r["round"] for r in found["rounds"]] == [1, 2]
+    assert found["auto_label_accuracy"]["lower_bound"] == 0.9512 and found["cost"]["human_labels_obtained"] == 998
+
+
+def test_a_finished_run_reports_its_report_json_and_a_run_without_settings_says_why(run_in_progress, capsys):
+    with pytest.raises(status.StatusError, match="has no report yet, and its settings cannot be read from any"):
+        status.report_document(run_in_progress.s3, HistoryOnly([]), run_in_progress.uri(RUN))
+    exported = {"rounds": [], "finished_at": "2026-12-01T12:00:00Z", "counts": {"total": 1}}
+    run_in_progress.put_json(f"{RUN}report.json", exported)
+    assert cli.main(["report", run_in_progress.uri(RUN), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == exported  # the exported document, not a rebuilt one

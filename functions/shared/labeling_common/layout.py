@@ -50,6 +50,10 @@ def report(output_uri: str) -> str:
     return f"{output_uri}report.json"
 
 
+def report_html(output_uri: str) -> str:
+    return f"{output_uri}report.html"
+
+
 def failure_record(output_uri: str, execution_name: str) -> str:
     return f"{output_uri}failures/{execution_name}.json"
 

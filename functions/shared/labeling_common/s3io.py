@@ -161,12 +161,19 @@ def write_lines(uri: str, lines: Iterable[dict], encryption: dict | None = None)
 
 def write_json(uri: str, value: Any, *, encryption: dict | None = None, condition: dict | None = None) -> None:
     """condition: {"IfMatch": etag} or {"IfNoneMatch": "*"}, a conditional write (PreconditionFailed if not met)."""
+    text = json.dumps(value, ensure_ascii=False, indent=1)
+    write_text(uri, text, "application/json", encryption=encryption, condition=condition)
+
+
+def write_text(
+    uri: str, text: str, content_type: str, *, encryption: dict | None = None, condition: dict | None = None
+) -> None:
     loc = S3Uri.parse(uri)
     client("s3").put_object(
         Bucket=loc.bucket,
         Key=loc.key,
-        Body=json.dumps(value, ensure_ascii=False, indent=1).encode("utf-8"),
-        ContentType="application/json",
+        Body=text.encode("utf-8"),
+        ContentType=content_type,
         **(encryption or {}),
         **(condition or {}),
     )

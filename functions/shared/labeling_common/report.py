@@ -1,0 +1,241 @@
+"""The run report: its JSON document (report.json) and its one-file HTML rendering (report.html).
+
+One builder and one renderer serve ExportFinal (both files, beside the final manifest), `labeler report` (a
+finished run's report.json, or the same document built from the checkpoint while the run goes on) and local
+mode (which adds what only it knows: accuracy against the true labels). Pure: no AWS calls. The HTML is
+inline SVG and CSS, no scripts, nothing fetched.
+"""
+
+from __future__ import annotations
+
+import html
+
+SETTINGS = (
+    "labeling_backend",
+    "query_strategy",
+    "auto_label_method",
+    "bootstrap_fraction",
+    "validation_fraction",
+    "human_batch_size",
+    "max_rounds",
+    "max_human_labels",
+    "seed",
+)
+
+
+def build(
+    config: dict,
+    progress: dict,
+    history: list[dict],
+    summaries: dict[int, dict],
+    *,
+    execution: dict,
+    final_manifest_uri: str | None,
+    created_at: str | None,
+    finished_at: str | None,
+) -> dict:
+    """The report document from the validated config, the progress, the checkpoint's history and each
+    round's summary. finished_at None: a run still going (or stopped), reported as it stands."""
+    counts = progress["counts"]
+    batches = [entry for entry in history if entry["kind"] == "human_batch"]
+    rounds = [{**summaries[entry["round"]], "step": entry["step"]} for entry in history if entry["kind"] == "round"]
+    start = next((entry for entry in history if entry["kind"] == "bootstrap"), None)
+    labels_bought = sum(batch["labeled"] for batch in batches)
+    last_with_estimate = next((r for r in reversed(rounds) if r["calibration"]["lower_bound"] is not None), None)
+    calibration = last_with_estimate["calibration"] if last_with_estimate else None
+    return {
+        "execution": execution,
+        "input_manifest": config["input_manifest_uri"],
+        "final_manifest": final_manifest_uri,
+        "stop_reason": progress["stop_reason"],
+        "counts": counts,
+        "human_fraction": counts["human"] / counts["total"],
+        "auto_fraction": counts["auto"] / counts["total"],
+        "auto_label_accuracy": {
+            "target": config["target_accuracy"],
+            "confidence_level": config["confidence_level"],
+            "estimated": calibration["estimated_accuracy"] if calibration else None,
+            "lower_bound": calibration["lower_bound"] if calibration else None,
+            "validation_items": calibration["cumulative_items"] if calibration else 0,
+        },
+        "cost": {
+            "human_labels_requested": sum(batch["sent"] for batch in batches),
+            "human_labels_obtained": labels_bought,
+            "usd_per_label": config["human_cost_per_label"],
+            "human_labeling_usd": round(labels_bought * config["human_cost_per_label"], 2),
+        },
+        "settings": {key: config[key] for key in SETTINGS},
+        "initial_counts": {key: start[key] for key in ("total", "human", "auto", "unlabeled")} if start else None,
+        "human_batches": batches,
+        "rounds": rounds,
+        "started_at": created_at,
+        "finished_at": finished_at,
+    }
+
+
+def per_class(document: dict) -> list[dict]:
+    """Per class: items auto-labeled over all rounds, and the validation items that stand for them
+    (cumulative in each round's summary, so the last round's figures) with how many agree."""
+    rounds = document["rounds"]
+    if not rounds:
+        return []
+    totals = {entry["class"]: 0 for entry in rounds[-1]["per_class"]}
+    for entry in (entry for r in rounds for entry in r["per_class"]):
+        totals[entry["class"]] = totals.get(entry["class"], 0) + entry["auto_labeled"]
+    return [
+        {
+            "class": entry["class"],
+            "auto_labeled": totals[entry["class"]],
+            "validation_items": entry["validation_items"],
+            "validation_correct": entry["validation_correct"],
+            "agreement": entry["validation_correct"] / entry["validation_items"] if entry["validation_items"] else None,
+        }
+        for entry in rounds[-1]["per_class"]
+    ]
+
+
+def timeline(document: dict) -> list[dict]:
+    """Cumulative human and auto labels after the input, every human batch and every round."""
+    start = document.get("initial_counts") or {"human": 0, "auto": 0}
+    human, auto = start["human"], start["auto"]
+    points = [{"label": "input", "human": human, "auto": auto, "bound": None}]
+    events = [("batch", b) for b in document["human_batches"]] + [("round", r) for r in document["rounds"]]
+    for kind, item in sorted(events, key=lambda event: event[1]["step"]):
+        if kind == "batch":
+            human += item["labeled"]
+            points.append({"label": f"humans {item['step']}", "human": human, "auto": auto, "bound": None})
+        else:
+            auto += item["auto_labeled"]
+            bound = item["calibration"]["lower_bound"]
+            points.append({"label": f"round {item['round']}", "human": human, "auto": auto, "bound": bound})
+    return points
+
+
+def render_html(document: dict, measured: dict | None = None) -> str:
+    """report.html. `measured` (local mode only): {"auto_label_accuracy", "per_class_accuracy": {class:
+    accuracy}, "seconds"} measured against the true labels, which a real run never has."""
+    measured = measured or {}
+    counts, accuracy, cost = document["counts"], document["auto_label_accuracy"], document["cost"]
+    total = counts["total"] or 1
+    name = (document.get("execution") or {}).get("name") or "run"
+    if document.get("finished_at"):
+        state = f"finished ({document['stop_reason']}) at {document['finished_at']}"
+    else:
+        state = f"in progress: {len(document['rounds'])} rounds so far (as of the last checkpoint)"
+    bound = accuracy["lower_bound"]
+    facts = [
+        ("state", state),
+        ("items", f"{counts['total']:,}"),
+        ("human-labeled", f"{counts['human']:,} ({counts['human'] / total:.1%})"),
+        ("auto-labeled", f"{counts['auto']:,} ({counts['auto'] / total:.1%})"),
+        ("unlabeled", f"{counts['unlabeled']:,} ({counts['unlabeled'] / total:.1%})"),
+        (
+            "certified agreement of the auto-labels",
+            "none certified"
+            if bound is None
+            else f"≥ {bound:.2%} at {accuracy['confidence_level']:.0%} confidence (target "
+            f"{accuracy['target']:.0%}; {accuracy['estimated']:.2%} observed on {accuracy['validation_items']:,} "
+            "validation items)",
+        ),
+    ]
+    if "auto_label_accuracy" in measured:
+        facts.append(("auto-label accuracy (measured on the true labels)", _pct(measured["auto_label_accuracy"])))
+    facts += [
+        ("rounds", len(document["rounds"])),
+        ("human labels bought", f"{cost['human_labels_obtained']:,} (${cost['human_labeling_usd']:,.2f})"),
+        ("started", document.get("started_at") or "—"),
+        ("input manifest", document["input_manifest"]),
+        ("final manifest", document.get("final_manifest") or "— (written when the run finishes)"),
+    ]
+    if "seconds" in measured:
+        facts.append(("wall time", f"{measured['seconds']:.0f} s"))
+    fact_rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts)
+    round_rows = "".join(
+        f"<tr><td>{r['round']}</td><td>{r['pool']:,}</td><td>{_number(r['threshold'])}</td>"
+        f"<td>{r['auto_labeled']:,}</td><td>{r['selected']:,}</td><td>{r['calibration']['cumulative_items']:,}</td>"
+        f"<td>{_pct(r['calibration']['estimated_accuracy'])}</td><td>{_pct(r['calibration']['lower_bound'])}</td></tr>"
+        for r in document["rounds"]
+    )
+    measured_classes = measured.get("per_class_accuracy")
+    class_rows = "".join(
+        f"<tr><td>{_e(c['class'])}</td><td>{c['auto_labeled']:,}</td><td>{c['validation_items']:,}</td>"
+        f"<td>{_pct(c['agreement'])}</td>"
+        + (f"<td>{_pct(measured_classes.get(c['class']))}</td>" if measured_classes is not None else "")
+        + "</tr>"
+        for c in per_class(document)
+    )
+    measured_header = "<th>accuracy (measured)</th>" if measured_classes is not None else ""
+    chart = _chart(timeline(document), total, accuracy["target"])
+    return f"""<!doctype html><html lang="en"><meta charset="utf-8"><title>Labeling run {_e(name)}</title>
+<style>body{{font:14px system-ui,sans-serif;margin:2em;max-width:62em}}table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}th{{text-align:left;background:#f4f4f4}}
+#summary td,#classes td:first-child{{text-align:left}}</style>
+<h1>Labeling run {_e(name)}</h1>
+<table id="summary">{fact_rows}</table>
+<h2>Labels per round</h2>{chart}
+<h2>Rounds</h2><table id="rounds"><tr><th>round</th><th>pool</th><th>threshold (margin)</th><th>auto-labeled</th>
+<th>to humans</th><th>validation items (cumulative)</th><th>observed agreement</th><th>certified bound</th></tr>
+{round_rows}</table>
+<h2>Per class</h2><p>Validation items whose prediction was that class and that stand for its auto-labels, and how
+many of them agree with people's labels (observed, not certified per class).</p>
+<table id="classes"><tr><th>class</th><th>auto-labeled</th><th>validation items</th><th>observed agreement</th>
+{measured_header}</tr>{class_rows}</table>
+</html>
+"""
+
+
+def _chart(points: list[dict], total: int, target: float | None) -> str:
+    width, height, pad = 760, 300, 40
+    bar = (width - 2 * pad) / max(len(points), 1)
+    parts = [
+        f'<svg id="chart" viewBox="0 0 {width} {height + 40}" width="{width}" role="img" aria-label="labels per round">'
+    ]
+    for i, point in enumerate(points):
+        x, w, y0 = pad + i * bar + bar * 0.15, bar * 0.7, height - pad
+        h_human = (height - 2 * pad) * point["human"] / total
+        h_auto = (height - 2 * pad) * point["auto"] / total
+        label = _e(point["label"])
+        parts.append(
+            f'<rect class="human" x="{x:.1f}" y="{y0 - h_human:.1f}" width="{w:.1f}" height="{h_human:.1f}" '
+            f'fill="#4c78a8"><title>{label}: {point["human"]} human</title></rect>'
+        )
+        parts.append(
+            f'<rect class="auto" x="{x:.1f}" y="{y0 - h_human - h_auto:.1f}" width="{w:.1f}" height="{h_auto:.1f}" '
+            f'fill="#f58518"><title>{label}: {point["auto"]} auto</title></rect>'
+        )
+        parts.append(
+            f'<text x="{x + w / 2:.1f}" y="{height - pad + 14}" font-size="10" text-anchor="middle">{label}</text>'
+        )
+        if point["bound"] is not None:  # the bound on an 80-100% scale over the same height
+            y = y0 - (height - 2 * pad) * max(0.0, (point["bound"] - 0.8) / 0.2)
+            parts.append(
+                f'<circle class="bound" cx="{x + w / 2:.1f}" cy="{y:.1f}" r="4" fill="#54a24b">'
+                f"<title>certified agreement ≥ {point['bound']:.4f}</title></circle>"
+            )
+    if target is not None:
+        y = height - pad - (height - 2 * pad) * (target - 0.8) / 0.2
+        parts.append(
+            f'<line x1="{pad}" x2="{width - pad}" y1="{y:.1f}" y2="{y:.1f}" stroke="#54a24b" stroke-dasharray="4"/>'
+        )
+        parts.append(
+            f'<text x="{width - pad}" y="{y - 4:.1f}" font-size="10" text-anchor="end" fill="#54a24b">'
+            f"target {target:.0%} (agreement scale 80–100%)</text>"
+        )
+    parts.append(
+        f'<text x="{pad}" y="{height + 20}" font-size="11"><tspan fill="#4c78a8">■ human</tspan> '
+        '<tspan fill="#f58518">■ auto</tspan> (cumulative, share of all items) '
+        '<tspan fill="#54a24b">● certified agreement bound</tspan></text></svg>'
+    )
+    return "".join(parts)
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value))
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2%}"

@@ -1,0 +1,161 @@
+"""The run report shared by ExportFinal, `labeler report` and local mode: the document built from the
+checkpoint's history and the round summaries, per-class figures, the timeline and the HTML."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+from labeling_common import report
+from tests.support import RUN_CONFIG as CONFIG
+
+
+def summary(round_number: int, auto: list[int], validation: list[tuple[int, int]], bound: float | None) -> dict:
+    return {
+        "round": round_number,
+        "pool": 800,
+        "threshold": None if bound is None else 0.9,
+        "auto_labeled": sum(auto),
+        "selected": 100,
+        "calibration": {
+            "cumulative_items": sum(n for n, _ in validation),
+            "estimated_accuracy": None if bound is None else 0.97,
+            "lower_bound": bound,
+        },
+        "per_class": [
+            {"class": name, "auto_labeled": a, "validation_items": n, "validation_correct": k}
+            for name, a, (n, k) in zip(("<b>usiness", "tech"), auto, validation, strict=True)
+        ],
+    }
+
+
+SUMMARIES = {
+    1: summary(1, [300, 100], [(60, 59), (20, 18)], 0.951),
+    2: summary(2, [0, 0], [(60, 59), (20, 18)], None),  # certified nothing more: the figures stay
+}
+HISTORY = [
+    {"kind": "bootstrap", "step": 0, "total": 1000, "human": 200, "auto": 0, "unlabeled": 800},
+    {"kind": "round", "step": 1, "round": 1, "summary_uri": "s3://b/r1.json"},
+    {"kind": "human_batch", "step": 2, "sent": 100, "labeled": 99},
+    {"kind": "round", "step": 3, "round": 2, "summary_uri": "s3://b/r2.json"},
+]
+PROGRESS = {
+    "round": 2,
+    "stop_reason": None,
+    "counts": {"total": 1000, "human": 299, "auto": 400, "unlabeled": 301, "validation": 80},
+}
+
+
+def document(finished: bool) -> dict:
+    return report.build(
+        CONFIG,
+        {**PROGRESS, "stop_reason": "max_rounds"} if finished else PROGRESS,
+        HISTORY,
+        SUMMARIES,
+        execution={"arn": "arn:aws:states:us-east-1:1:execution:loop:run-3", "name": "run-3"},
+        final_manifest_uri="s3://b/final.manifest" if finished else None,
+        created_at="2026-12-01T10:00:00Z",
+        finished_at="2026-12-01T12:00:00Z" if finished else None,
+    )
+
+
+class Tables(HTMLParser):
+    """The text of every table cell, by table id; and the SVG shapes by class."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self.shapes: dict[str, int] = {}
+        self._table = self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self._table = self.tables.setdefault(attrs.get("id", ""), [])
+        elif tag == "tr" and self._table is not None:
+            self._table.append([])
+        elif tag in ("td", "th") and self._table is not None:
+            self._cell = ""
+        elif tag in ("rect", "circle"):
+            self.shapes[attrs.get("class", "")] = self.shapes.get(attrs.get("class", ""), 0) + 1
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self._table[-1].append(self._cell.strip())
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+def parsed(html: str) -> Tables:
+    tables = Tables()
+    tables.feed(html)
+    return tables
+
+
+def test_the_document_counts_bought_labels_and_keeps_the_last_certified_bound():
+    found = document(finished=True)
+    assert found["cost"] == {
+        "human_labels_requested": 100,
+        "human_labels_obtained": 99,
+        "usd_per_label": 0.036,
+        "human_labeling_usd": 3.56,
+    }
+    assert found["auto_label_accuracy"]["lower_bound"] == 0.951  # round 2 certified nothing: round 1's stands
+    assert found["auto_label_accuracy"]["validation_items"] == 80
+    assert found["initial_counts"] == {"total": 1000, "human": 200, "auto": 0, "unlabeled": 800}
+    assert [r["step"] for r in found["rounds"]] == [1, 3] and found["settings"]["seed"] == 3
+
+
+def test_per_class_sums_auto_labels_over_rounds_and_takes_the_cumulative_validation_figures():
+    assert report.per_class(document(finished=True)) == [
+        {"class": "<b>usiness", "auto_labeled": 300, "validation_items": 60, "validation_correct": 59,
+         "agreement": 59 / 60},
+        {"class": "tech", "auto_labeled": 100, "validation_items": 20, "validation_correct": 18, "agreement": 0.9},
+    ]  # fmt: skip
+    assert report.per_class({**document(finished=True), "rounds": []}) == []
+
+
+def test_the_timeline_adds_each_batch_and_round_in_step_order():
+    points = report.timeline(document(finished=True))
+    assert [(p["label"], p["human"], p["auto"], p["bound"]) for p in points] == [
+        ("input", 200, 0, None),
+        ("round 1", 200, 400, 0.951),
+        ("humans 2", 299, 400, None),
+        ("round 2", 299, 400, None),
+    ]
+
+
+def test_the_html_shows_the_figures_of_the_document_escaped():
+    html = report.render_html(document(finished=True))
+    tables = parsed(html)
+    facts = dict(tables.tables["summary"])
+    assert facts["state"] == "finished (max_rounds) at 2026-12-01T12:00:00Z"
+    assert facts["human-labeled"] == "299 (29.9%)" and facts["auto-labeled"] == "400 (40.0%)"
+    assert facts["certified agreement of the auto-labels"].startswith("≥ 95.10% at 95% confidence")
+    assert facts["human labels bought"] == "99 ($3.56)"
+    assert "auto-label accuracy (measured on the true labels)" not in facts  # only local mode knows the truth
+    assert tables.tables["rounds"][1:] == [
+        ["1", "800", "0.9000", "400", "100", "80", "97.00%", "95.10%"],
+        ["2", "800", "—", "0", "100", "80", "—", "—"],
+    ]
+    assert tables.tables["classes"][1] == ["<b>usiness", "300", "60", "98.33%"]
+    assert "<b>usiness" not in html  # a class name is text, never markup
+    assert tables.shapes == {"human": 4, "auto": 4, "bound": 1}  # a bar per point, a dot per certified bound
+
+
+def test_a_run_in_progress_and_local_measurements_are_shown_as_such():
+    html = report.render_html(
+        document(finished=False),
+        {"auto_label_accuracy": 0.9612, "per_class_accuracy": {"<b>usiness": 0.99, "tech": None}, "seconds": 61},
+    )
+    tables = parsed(html)
+    facts = dict(tables.tables["summary"])
+    assert facts["state"].startswith("in progress: 2 rounds so far")
+    assert facts["final manifest"].startswith("— (written when the run finishes)")
+    assert facts["auto-label accuracy (measured on the true labels)"] == "96.12%" and facts["wall time"] == "61 s"
+    assert tables.tables["classes"][0][-1] == "accuracy (measured)"
+    assert [row[-1] for row in tables.tables["classes"][1:]] == ["99.00%", "—"]
