@@ -173,6 +173,10 @@ label: $(VENV)/.installed ## The labeling page for a small team (ARGS='[--endpoi
 status: $(VENV)/.installed ## Where a run stands (ARGS='[--endpoint-url URL] s3://BUCKET/RUN/ [--watch 30] [--json]')
 	$(VENV)/bin/labeler status $(ARGS)
 
+.PHONY: report
+report: $(VENV)/.installed ## A run's HTML report, finished or not (ARGS='[--endpoint-url URL] s3://BUCKET/RUN/ [--out report.html]')
+	$(VENV)/bin/labeler report $(ARGS)
+
 .PHONY: request
 request: $(VENV)/.installed ## Write a validated execution input (ARGS='--manifest s3://… --labels s3://… --output s3://… --out request.json')
 	$(VENV)/bin/labeler request $(ARGS)

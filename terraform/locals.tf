@@ -126,10 +126,10 @@ locals {
       grants         = []
     }
     export_final = {
-      description    = "Write final_output.manifest and report.json; release the run lock."
+      description    = "Write final_output.manifest, report.json and report.html; release the run lock."
       size           = "streaming"
       bucket_actions = ["s3:GetObject", "s3:ListBucket"]
-      writes         = ["final_output.manifest", "report.json"]
+      writes         = ["final_output.manifest", "report.json", "report.html"]
       tags_objects   = false
       deletes        = ["working/lock.json"]
       input_actions  = []

@@ -184,7 +184,7 @@ run "function_policies" {
       prepare_training        = [["rounds/*", "*/rounds/*"]]
       prepare_inference       = [["rounds/*", "*/rounds/*"]]
       select_and_auto_label   = [["rounds/*", "*/rounds/*"]]
-      export_final            = [["final_output.manifest", "*/final_output.manifest", "report.json", "*/report.json"]]
+      export_final            = [["final_output.manifest", "*/final_output.manifest", "report.json", "*/report.json", "report.html", "*/report.html"]]
       record_failure          = [["failures/*", "*/failures/*"]]
     })
     error_message = "Each function writes only the run objects its code writes, at the bucket root or under any output prefix."
