@@ -97,6 +97,7 @@ def print_report(summary: dict, output: dict, html_path: Path) -> None:
     print(f"  final manifest      {output['FinalManifestS3Uri']}")
     print(f"                      {summary['local_final_manifest']}")
     print(f"  report              {html_path}")
+    print(f"  notifications       {html_path.with_name('notifications.txt')}  (what the run-events topic said)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         html_path = run_dir / "report.html"
         html_path.write_text(report.render_html(report_data, measured), encoding="utf-8")
+        told = "".join(
+            f"{note['subject']}\n  " + note["message"].replace("\n", "\n  ") + "\n" for note in run.notifications
+        )
+        (run_dir / "notifications.txt").write_text(told, encoding="utf-8")
         print_report(summary, output, html_path)
         if args.keep_running:
             print(

@@ -15,11 +15,13 @@ from typing import Any
 from labeler import request as labeling_request
 from labeler import tasks as labeling_tasks
 from labeling_common import settings
+from labeling_common.history import failing_state
 
 from .embedded_aws.workforce import SimulatedWorkforce
 from .sample import KEY_FIELD, Sample
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+FINAL_SUBJECT_ENDINGS = (" finished", " failed", " was stopped", " timed out")  # NotifyRunEvents' end-of-run subjects
 GROUND_TRUTH_TASK = {  # what a private-workforce Ground Truth job needs; the embedded AWS simulates the workers
     "WorkteamArn": "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/local-team",
     "UiConfig": {"UiTemplateS3Uri": "s3://{bucket}/inputs/instructions.template"},
@@ -86,6 +88,8 @@ class Run:
     started: float
     workforce: SimulatedWorkforce
     answered_jobs: list[tuple[str, int]] = field(default_factory=list)  # (job name, labels sent)
+    events_queue_url: str | None = None  # an SQS queue subscribed to the run-events topic
+    notifications: list[dict] = field(default_factory=list)  # {"subject", "message"} of this run, as received
 
 
 def request(sample: Sample, options: RunOptions, bucket: str, input_prefix: str, output_uri: str) -> dict:
@@ -130,6 +134,7 @@ def start(
     }
     deployment.set_workforce(workforce)
     output_uri = f"s3://{bucket}/runs/{run_name}/"
+    events_queue = subscribe_to_run_events(deployment, options.name)
     execution = sfn.start_execution(
         stateMachineArn=deployment.outputs["loop_state_machine_arn"],
         name=options.name,
@@ -143,7 +148,51 @@ def start(
         output_uri,
         time.monotonic(),
         SimulatedWorkforce.from_config(workforce),
+        events_queue_url=events_queue,
     )
+
+
+def subscribe_to_run_events(deployment: Any, name: str) -> str | None:
+    """An SQS queue on the run-events topic, as a team would subscribe e-mail or chat: what they would be told."""
+    topic = deployment.outputs.get("run_events_topic_arn")
+    if not topic:
+        return None
+    sqs = deployment.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"run-events-{name}"[:80])["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    deployment.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    return queue_url
+
+
+def receive_notifications(deployment: Any, run: Run) -> list[dict]:
+    """The run-events messages about this run that arrived since the last call (kept in run.notifications)."""
+    if not run.events_queue_url:
+        return []
+    sqs = deployment.client("sqs")
+    found = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=run.events_queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            envelope = json.loads(message["Body"])  # SNS's JSON envelope: Subject, Message, ...
+            note = {"subject": envelope.get("Subject"), "message": envelope.get("Message", "")}
+            if f"run {run.options.name}" in note["message"] or run.options.name in (note["subject"] or ""):
+                found.append(note)
+            sqs.delete_message(QueueUrl=run.events_queue_url, ReceiptHandle=message["ReceiptHandle"])
+    run.notifications += found
+    return found
+
+
+def _wait_for_final_notification(deployment: Any, run: Run, on_progress: Callable[[str], None]) -> None:
+    """The end-of-run message is sent asynchronously (EventBridge → NotifyRunEvents → SNS): wait for it briefly."""
+    deadline = time.monotonic() + 30
+    while run.events_queue_url and time.monotonic() < deadline:
+        for note in receive_notifications(deployment, run):
+            on_progress(f"  notified: {note['subject']}")
+        if any((note["subject"] or "").endswith(FINAL_SUBJECT_ENDINGS) for note in run.notifications):
+            return
+        time.sleep(0.5)
 
 
 def answer_callback_tasks(deployment: Any, run: Run) -> int:
@@ -199,7 +248,10 @@ def wait(deployment: Any, run: Run, on_progress: Callable[[str], None] = print, 
             if key != last:
                 last = key
                 on_progress(progress_line(run, checkpoint["progress"]))
+        for note in receive_notifications(deployment, run):
+            on_progress(f"  notified: {note['subject']}")
         if description["status"] in TERMINAL:
+            _wait_for_final_notification(deployment, run, on_progress)
             break
         if run.options.backend == "callback" and run.options.workforce == "simulated":
             answer_callback_tasks(deployment, run)
@@ -226,14 +278,7 @@ def history(sfn: Any, execution_arn: str) -> list[dict]:
 def failure(sfn: Any, execution_arn: str, status: str) -> RunFailed:
     """The failing state, its error and cause, from the execution history."""
     events = history(sfn, execution_arn)
-    entered = [e for e in events if e["type"].endswith("StateEntered")]
-    failed_task = next(
-        (e for e in reversed(events) if e["type"] in ("TaskFailed", "LambdaFunctionFailed", "TaskTimedOut")), None
-    )
-    state = None
-    if failed_task is not None:
-        before = [e for e in entered if e["id"] < failed_task["id"]]
-        state = before[-1]["stateEnteredEventDetails"]["name"] if before else None
+    state = failing_state(reversed(events))
     final = next((e for e in reversed(events) if e["type"] == "ExecutionFailed"), None)
     details = (final or {}).get("executionFailedEventDetails", {})
     return RunFailed(execution_arn, status, state, details.get("error"), details.get("cause"))

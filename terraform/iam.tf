@@ -43,6 +43,22 @@ locals {
       actions   = ["sns:Publish"]
       resources = [aws_sns_topic.main.arn]
     }
+    publish_run_events = {
+      sid       = "PublishRunEvents"
+      actions   = ["sns:Publish"]
+      resources = [aws_sns_topic.run_events.arn]
+    }
+    list_loop_executions = {
+      sid       = "ListLoopExecutions"
+      actions   = ["states:ListExecutions"]
+      resources = [local.loop_state_machine_arn]
+    }
+    # The failing state of a failed run, for its message.
+    read_loop_history = {
+      sid       = "ReadLoopExecutionHistory"
+      actions   = ["states:GetExecutionHistory"]
+      resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.state_machine_names.loop}:*"]
+    }
   }
 
   function_policy_statements = {
@@ -76,7 +92,7 @@ locals {
           }
           # SSE-KMS: reading needs Decrypt; writing (and multipart uploads) GenerateDataKey too.
           KmsKey = {
-            actions   = length(fn.writes) > 0 ? ["kms:Decrypt", "kms:GenerateDataKey"] : ["kms:Decrypt"]
+            actions   = length(fn.writes) > 0 || contains(fn.grants, "publish_run_events") ? ["kms:Decrypt", "kms:GenerateDataKey"] : ["kms:Decrypt"]
             resources = local.kms_key_arns
           }
         },
@@ -161,6 +177,12 @@ locals {
     InvokeFunctions = {
       actions   = ["lambda:InvokeFunction"]
       resources = flatten([for key in local.state_machine_functions.loop : [module.lambda[key].arn, "${module.lambda[key].arn}:*"]])
+    }
+    # AnnounceHumanBatch: the loop's own events only, on the default bus (the run-events rule listens there).
+    AnnounceHumanBatches = {
+      actions    = ["events:PutEvents"]
+      resources  = ["arn:${local.partition}:events:${local.region}:${local.account_id}:event-bus/default"]
+      conditions = { StringEquals = { "events:source" = ["active-labeling"] } }
     }
     StartRoundExecutions = {
       actions   = ["states:StartExecution"]

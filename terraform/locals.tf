@@ -16,6 +16,7 @@ locals {
     loop  = "${var.name_prefix}-active-learning-loop"
     round = "${var.name_prefix}-active-learning-round"
   }
+  loop_state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.state_machine_names.loop}"
 
   # --- Lambda functions ------------------------------------------------------------------------------
   #
@@ -145,6 +146,16 @@ locals {
       input_actions  = []
       grants         = []
     }
+    notify_run_events = {
+      description    = "Turn a loop execution's end, a human batch waiting and an alarm into a short message on the run-events topic; measure how long runs wait for people."
+      size           = "light"
+      bucket_actions = ["s3:GetObject", "s3:ListBucket"] # the running runs' checkpoints (how long they wait)
+      writes         = []
+      tags_objects   = false
+      deletes        = []
+      input_actions  = []
+      grants         = ["publish_run_events", "read_loop_history", "list_loop_executions", "describe_loop_executions"]
+    }
   }
 
   # Sized from `make bench-scale` (docs/operations.md "Scale"): at 1,000,000 lines every function's process peaks below
@@ -217,9 +228,14 @@ locals {
       JOB_NAME_PREFIX    = local.job_prefix
     }
     request_callback_labels = { LABELING_TOPIC_ARN = aws_sns_topic.main.arn }
-    create_validation_set   = { MODEL_CONFIG = jsonencode(local.model_config) }
-    prepare_training        = { MODEL_CONFIG = jsonencode(local.model_config) }
-    prepare_inference       = { MODEL_CONFIG = jsonencode(local.model_config) }
+    notify_run_events = {
+      RUN_EVENTS_TOPIC_ARN = aws_sns_topic.run_events.arn
+      # Built from the name: the loop's own ARN would make every function depend on the loop (a cycle).
+      LOOP_STATE_MACHINE_ARN = local.loop_state_machine_arn
+    }
+    create_validation_set = { MODEL_CONFIG = jsonencode(local.model_config) }
+    prepare_training      = { MODEL_CONFIG = jsonencode(local.model_config) }
+    prepare_inference     = { MODEL_CONFIG = jsonencode(local.model_config) }
   }
 
   function_environment = {

@@ -23,6 +23,11 @@ output "labeling_topic_arn" {
   value       = aws_sns_topic.main.arn
 }
 
+output "run_events_topic_arn" {
+  description = "SNS topic of run events (a run finished, failed or stopped; people are waited for; an alarm): subscribe e-mail, chat or paging to it."
+  value       = aws_sns_topic.run_events.arn
+}
+
 output "function_names" {
   description = "Lambda function names by function directory name."
   value       = { for key, fn in module.lambda : key => fn.name }
@@ -71,4 +76,9 @@ output "start_execution_command" {
     "--name \"run-$(date +%Y%m%d-%H%M%S)\"",
     "--input file://request.json",
   ]))
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of the deployment (null when var.monitoring is false)."
+  value       = var.monitoring ? aws_cloudwatch_dashboard.main[0].dashboard_name : null
 }

@@ -19,18 +19,19 @@ provider "aws" {
   dynamic "endpoints" {
     for_each = local.local_mode ? [var.aws_endpoint_url] : []
     content {
-      ecr       = endpoints.value
-      events    = endpoints.value
-      iam       = endpoints.value
-      kms       = endpoints.value
-      lambda    = endpoints.value
-      logs      = endpoints.value
-      s3        = endpoints.value
-      sagemaker = endpoints.value
-      sfn       = endpoints.value
-      sns       = endpoints.value
-      sts       = endpoints.value
-      xray      = endpoints.value
+      cloudwatch = endpoints.value
+      ecr        = endpoints.value
+      events     = endpoints.value
+      iam        = endpoints.value
+      kms        = endpoints.value
+      lambda     = endpoints.value
+      logs       = endpoints.value
+      s3         = endpoints.value
+      sagemaker  = endpoints.value
+      sfn        = endpoints.value
+      sns        = endpoints.value
+      sts        = endpoints.value
+      xray       = endpoints.value
     }
   }
 

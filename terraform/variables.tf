@@ -650,3 +650,32 @@ variable "ground_truth_workteam_types" {
     error_message = "ground_truth_workteam_types: one or more of private-crowd, vendor-crowd, public-crowd."
   }
 }
+
+variable "notification_emails" {
+  description = "E-mail addresses subscribed to the run-events topic (each must confirm the subscription AWS mails it). Empty: subscribe whatever you like to the run_events_topic_arn output."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for email in var.notification_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", email))])
+    error_message = "notification_emails must be e-mail addresses."
+  }
+}
+
+variable "monitoring" {
+  description = "A CloudWatch dashboard (runs, labels, waits, function errors and durations), alarms on failed runs, function errors and people keeping a batch waiting, and the 15-minute check that measures the wait. Alarms message the run-events topic."
+  type        = bool
+  default     = true
+}
+
+variable "human_batch_wait_alarm_hours" {
+  description = "The human_batch_waiting alarm fires when a running run has waited for people longer than this."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.human_batch_wait_alarm_hours > 0
+    error_message = "human_batch_wait_alarm_hours must be positive."
+  }
+}
+

@@ -50,7 +50,7 @@ def install() -> None:
         if _installed:
             return
         check_moto_version()
-        from . import lambda_runtime, s3_fixes, sagemaker, sfn_fixes, sfn_sync, validate_definition
+        from . import events, lambda_runtime, s3_fixes, sagemaker, sfn_fixes, sfn_sync, validate_definition
 
         s3_fixes.install()
         sfn_fixes.install()
@@ -58,4 +58,5 @@ def install() -> None:
         validate_definition.install()
         lambda_runtime.install()
         sagemaker.install()
+        events.install()
         _installed = True

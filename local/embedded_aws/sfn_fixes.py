@@ -61,6 +61,13 @@ same process are unaffected.
    StateTaskServiceSfn._build_sync_resolver/_build_sync2_resolver (wrapped: record the child's ARN);
    Environment.set_error (wrapped: the interrupted wait ends its task with an error, which must not turn the
    stopped program into a failed one - on AWS a stopped execution is ABORTED whatever its last task did).
+
+9. GetExecutionHistory honours reverseOrder, maxResults and nextToken.
+   WHY: moto.stepfunctions.responses.StepFunctionResponse.get_execution_history ignores all three and
+   returns every event oldest first; NotifyRunEvents reads the newest events of a failed run (reverseOrder)
+   to name the state that failed.
+   TOUCHES: StepFunctionResponse.get_execution_history (replaced while STATE.active; the token is the offset
+   of the next page, opaque to clients as on AWS; without maxResults every event comes back, as in moto).
 """
 
 from __future__ import annotations
@@ -168,6 +175,32 @@ def install() -> None:
         return ActionResult({"stateMachineVersions": []})
 
     StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
+
+    original_history = getattr(
+        StepFunctionResponse.get_execution_history, "_embedded_original", StepFunctionResponse.get_execution_history
+    )
+
+    def get_execution_history(self):
+        from moto.core.responses import ActionResult
+
+        if not STATE.active:
+            return original_history(self)
+        found = self.stepfunction_backend.get_execution_history(self._get_param("executionArn"))
+        events = list(found["events"])
+        if self._get_param("reverseOrder"):
+            events.reverse()
+        size = self._get_param("maxResults")
+        if not size:
+            return ActionResult({**found, "events": events})
+        start = int(self._get_param("nextToken") or 0)
+        page = {**found, "events": events[start : start + int(size)]}
+        page.pop("nextToken", None)
+        if start + int(size) < len(events):
+            page["nextToken"] = str(start + int(size))
+        return ActionResult(page)
+
+    get_execution_history._embedded_original = original_history
+    StepFunctionResponse.get_execution_history = get_execution_history
 
     from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 

@@ -17,7 +17,7 @@ run "lambda_functions" {
     condition = toset(keys(module.lambda)) == toset([
       "validate_input", "bootstrap_manifest", "prepare_human_batch", "request_callback_labels", "merge_labels",
       "create_validation_set", "prepare_training", "prepare_inference", "select_and_auto_label", "export_final",
-      "record_failure",
+      "record_failure", "notify_run_events",
     ])
     error_message = "There must be exactly one function per directory under functions/."
   }
@@ -150,6 +150,7 @@ run "function_policies" {
       select_and_auto_label   = ["OwnLogGroup", "RunObjectWrites", "TaskTokensStayWithLabelingTools", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
       export_final            = ["OwnLogGroup", "RunLockRelease", "RunObjectWrites", "TaskTokensStayWithLabelingTools", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
       record_failure          = ["OwnLogGroup", "RunLockRelease", "RunObjectWrites", "TaskTokensStayWithLabelingTools", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
+      notify_run_events       = ["DescribeLoopExecutions", "ListLoopExecutions", "OwnLogGroup", "PublishRunEvents", "ReadLoopExecutionHistory", "TaskTokensStayWithLabelingTools", "WorkflowBucket", "WorkflowBucketObjects", "XRayTraces"]
     })
     error_message = "Unexpected statements in a function policy (no input buckets, no KMS key by default)."
   }
@@ -186,6 +187,7 @@ run "function_policies" {
       select_and_auto_label   = [["rounds/*", "*/rounds/*"]]
       export_final            = [["final_output.manifest", "*/final_output.manifest", "report.json", "*/report.json", "report.html", "*/report.html"]]
       record_failure          = [["failures/*", "*/failures/*"]]
+      notify_run_events       = []
     })
     error_message = "Each function writes only the run objects its code writes, at the bucket root or under any output prefix."
   }
@@ -205,6 +207,7 @@ run "function_policies" {
       select_and_auto_label   = ["s3:AbortMultipartUpload", "s3:PutObject"]
       export_final            = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"]
       record_failure          = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"]
+      notify_run_events       = []
     })
     error_message = "Write actions must be exactly what each function's code does (read-only ValidateInput; tagging only where objects are tagged)."
   }
@@ -499,7 +502,7 @@ run "outputs" {
       output.labeling_topic_arn == "arn:aws:sns:us-east-1:123456789012:active-labeling-labeling-tasks" &&
       output.ecr_repository_url == "123456789012.dkr.ecr.us-east-1.amazonaws.com/active-labeling/text-classifier" &&
       output.sagemaker_job_prefix == "active-lab" &&
-      length(output.function_arns) == 11 && length(output.function_names) == 11 &&
+      length(output.function_arns) == 12 && length(output.function_names) == 12 &&
       output.state_machine_role_arns.loop != null && output.state_machine_role_arns.round != null
     )
     error_message = "Outputs must describe the deployed stack."
@@ -540,5 +543,81 @@ run "job_prefix_and_names" {
       module.lambda["validate_input"].environment.POWERTOOLS_METRICS_NAMESPACE == "team-a-labeling"
     )
     error_message = "The job prefix and name prefix must reach the functions."
+  }
+}
+
+run "run_events_and_monitoring" {
+  command = plan
+
+  variables {
+    notification_emails = ["team@example.com"]
+  }
+
+  assert {
+    condition = (
+      jsondecode(aws_cloudwatch_event_rule.run_events["execution_status"].event_pattern).detail.status == ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"] &&
+      jsondecode(aws_cloudwatch_event_rule.run_events["execution_status"].event_pattern).source == ["aws.states"] &&
+      jsondecode(aws_cloudwatch_event_rule.run_events["human_batch_waiting"].event_pattern)["detail-type"] == ["Human batch waiting"]
+    )
+    error_message = "The run-events rules match the loop's ends (not RUNNING) and its human-batch events."
+  }
+
+  assert {
+    condition = alltrue([for key, target in aws_cloudwatch_event_target.run_events : target.arn == module.lambda["notify_run_events"].arn]) && alltrue([
+      for key, permission in aws_lambda_permission.run_events : permission.principal == "events.amazonaws.com" && aws_cloudwatch_event_target.run_events[key].rule == aws_cloudwatch_event_rule.run_events[key].name
+    ])
+    error_message = "Each rule invokes NotifyRunEvents, which only that rule may invoke that way."
+  }
+
+  assert {
+    condition = (
+      one([for s in jsondecode(aws_sns_topic_policy.run_events.policy).Statement : s if s.Sid == "TlsOnly"]).Condition.Bool["aws:SecureTransport"] == "false" &&
+      one([for s in jsondecode(aws_sns_topic_policy.run_events.policy).Statement : s if s.Sid == "AccountUsesTheTopic"]).Principal.AWS == "arn:aws:iam::123456789012:root" &&
+      aws_sns_topic.run_events.kms_master_key_id == "alias/aws/sns" &&
+      aws_sns_topic_subscription.run_events_email["team@example.com"].protocol == "email"
+    )
+    error_message = "The run-events topic: encrypted, this account only, TLS only; e-mail subscriptions by variable."
+  }
+
+  assert {
+    condition = (
+      one([for s in jsondecode(module.loop_state_machine.policy).Statement : s if s.Sid == "AnnounceHumanBatches"]).Action == ["events:PutEvents"] &&
+      one([for s in jsondecode(module.loop_state_machine.policy).Statement : s if s.Sid == "AnnounceHumanBatches"]).Condition.StringEquals["events:source"] == ["active-labeling"]
+    )
+    error_message = "The loop may put only its own events (source active-labeling) on the default bus."
+  }
+
+  assert {
+    condition = (
+      length(aws_cloudwatch_metric_alarm.monitoring) == 12 + 2 &&
+      alltrue([for key, alarm in aws_cloudwatch_metric_alarm.monitoring : alarm.alarm_actions == toset([module.lambda["notify_run_events"].arn])]) &&
+      alltrue([for key, permission in aws_lambda_permission.alarms : permission.principal == "lambda.alarms.cloudwatch.amazonaws.com"]) &&
+      aws_cloudwatch_metric_alarm.monitoring["human_batch_waiting"].threshold == 24 * 3600 &&
+      one([for q in aws_cloudwatch_metric_alarm.monitoring["human_batch_waiting"].metric_query : q if q.id == "waited"]).metric[0].metric_name == "HumanBatchWaitingSeconds" &&
+      one([for q in aws_cloudwatch_metric_alarm.monitoring["failed_runs"].metric_query : q if q.id == "failed"]).metric[0].dimensions.StateMachineArn == module.loop_state_machine.arn
+    )
+    error_message = "Alarms: failed runs, each function's errors and a long wait for people, all acting through NotifyRunEvents."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_event_rule.waiting_check[0].schedule_expression == "rate(15 minutes)" &&
+      length(jsondecode(aws_cloudwatch_dashboard.main[0].dashboard_body).widgets) == 6 &&
+      module.lambda["notify_run_events"].environment.LOOP_STATE_MACHINE_ARN == "arn:aws:states:us-east-1:123456789012:stateMachine:active-labeling-active-learning-loop"
+    )
+    error_message = "The dashboard, and the 15-minute check that feeds the waiting alarm (it finds the loop by its ARN)."
+  }
+}
+
+run "monitoring_off" {
+  command = plan
+
+  variables {
+    monitoring = false
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.monitoring) == 0 && length(aws_cloudwatch_dashboard.main) == 0 && length(aws_cloudwatch_event_rule.waiting_check) == 0 && length(aws_cloudwatch_event_rule.run_events) == 2
+    error_message = "monitoring = false removes the dashboard, the alarms and the check; run events stay."
   }
 }

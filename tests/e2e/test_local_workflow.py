@@ -55,6 +55,15 @@ def test_callback_backend_end_to_end(deployment, tmp_path, capsys):
     assert "finished (all_labeled)" in text and f"human {output['Counts']['human']:,}" in text
     assert output["ReportS3Uri"] in text
 
+    # What the team was told on the run-events topic (EventBridge → NotifyRunEvents → SNS → a queue here)
+    subjects = [note["subject"] for note in run.notifications]
+    assert subjects[-1] == "Labeling run e2e-callback finished"
+    waiting = [subject for subject in subjects if subject.endswith("items wait for people")]
+    assert len(waiting) == len(run.answered_jobs) > 0  # one message per human batch
+    told = run.notifications[-1]["message"]
+    assert f"human {output['Counts']['human']:,}" in told and output["ReportHtmlS3Uri"] in told
+    assert f"at least {output['AutoLabelAccuracyLowerBound']:.2%}" in told
+
 
 def _labeler(capsys, *argv: str) -> str:
     capsys.readouterr()
@@ -130,6 +139,10 @@ def test_a_failing_round_fails_the_execution_with_the_original_error(deployment,
     assert status["execution"]["status"] == "FAILED" and status["execution"]["arn"] == run.execution_arn
     assert status["failure"]["error"] == "InvalidInferenceOutput"
     assert "failed: InvalidInferenceOutput" in run_status.render(status)
+    told = run.notifications[-1]
+    assert told["subject"] == "Labeling run e2e-failure failed"
+    assert "failed in state RunActiveLearningRound" in told["message"]
+    assert "Error: InvalidInferenceOutput" in told["message"] and f"labeler status {run.output_uri}" in told["message"]
 
 
 def test_a_request_that_fails_validation_writes_nothing_where_it_points(deployment, tmp_path):

@@ -139,7 +139,7 @@ def test_functions(deployment, aws):
         env = config["Environment"]["Variables"]
         assert env["POWERTOOLS_SERVICE_NAME"] == key
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == NAME_PREFIX
-        streaming = key not in {"validate_input", "request_callback_labels", "record_failure"}
+        streaming = key not in {"validate_input", "request_callback_labels", "record_failure", "notify_run_events"}
         assert (config["MemorySize"], config["Timeout"]) == ((1024, 900) if streaming else (256, 60))
 
     validate = lam.get_function(FunctionName=f"{NAME_PREFIX}-validate-input")["Configuration"]["Environment"][
@@ -181,7 +181,8 @@ def test_state_machines(deployment, aws):
     sfn = aws("stepfunctions")
     outputs = deployment["outputs"]
     asl = REPO / "asl"
-    assert invoked_functions("loop") | invoked_functions("round") == set(FUNCTIONS)  # every function is used
+    # every function is used: by a state machine, or (NotifyRunEvents) by the run-events rules and alarms
+    assert invoked_functions("loop") | invoked_functions("round") == set(FUNCTIONS) - {"notify_run_events"}
     for machine in ("loop", "round"):
         functions = invoked_functions(machine)
         described = sfn.describe_state_machine(stateMachineArn=outputs[f"{machine}_state_machine_arn"])
@@ -234,6 +235,32 @@ def test_topic_and_repository(deployment, aws):
     assert repository["repositoryUri"] == outputs["ecr_repository_url"]
     assert repository["imageTagMutability"] == "IMMUTABLE"
     assert repository["imageScanningConfiguration"] == {"scanOnPush": True}
+
+
+def test_run_events_and_monitoring(deployment, aws):
+    """As applied: the run-events topic and its policy, the rules and their target, the alarms acting through
+    NotifyRunEvents, the dashboard, the wait check."""
+    outputs = deployment["outputs"]
+    notifier = outputs["function_arns"]["notify_run_events"]
+    topic = aws("sns").get_topic_attributes(TopicArn=outputs["run_events_topic_arn"])["Attributes"]
+    policy = json.loads(topic["Policy"])
+    assert {statement["Sid"] for statement in policy["Statement"]} == {"AccountUsesTheTopic", "TlsOnly"}
+    events = aws("events")
+    rules = {rule["Name"]: rule for rule in events.list_rules(NamePrefix=NAME_PREFIX)["Rules"]}
+    assert set(rules) == {f"{NAME_PREFIX}-{name}" for name in ("execution-status", "human-batch-waiting", "waiting-check")}
+    for name in rules:
+        [target] = events.list_targets_by_rule(Rule=name)["Targets"]
+        assert target["Arn"] == notifier
+    pattern = json.loads(rules[f"{NAME_PREFIX}-execution-status"]["EventPattern"])
+    assert pattern["detail"]["stateMachineArn"] == [outputs["loop_state_machine_arn"]]
+    alarms = aws("cloudwatch").describe_alarms(AlarmNamePrefix=NAME_PREFIX)["MetricAlarms"]
+    assert len(alarms) == len(FUNCTIONS) + 2 and all(alarm["AlarmActions"] == [notifier] for alarm in alarms)
+    assert aws("cloudwatch").get_dashboard(DashboardName=outputs["dashboard_name"])["DashboardBody"]
+    permissions = json.loads(aws("lambda").get_policy(FunctionName=notifier)["Policy"])["Statement"]
+    assert {p["Principal"]["Service"] for p in permissions} == {
+        "events.amazonaws.com",
+        "lambda.alarms.cloudwatch.amazonaws.com",
+    }
 
 
 def test_start_execution_command(deployment, endpoint):
