@@ -80,11 +80,12 @@ resource "aws_cloudwatch_metric_alarm" "monitoring" {
 resource "aws_lambda_permission" "alarms" {
   for_each = local.monitoring_alarms
 
-  statement_id  = "Alarm-${replace(each.key, "_", "-")}"
-  action        = "lambda:InvokeFunction"
-  function_name = module.lambda["notify_run_events"].name
-  principal     = "lambda.alarms.cloudwatch.amazonaws.com"
-  source_arn    = aws_cloudwatch_metric_alarm.monitoring[each.key].arn
+  statement_id   = "Alarm-${replace(each.key, "_", "-")}"
+  action         = "lambda:InvokeFunction"
+  function_name  = module.lambda["notify_run_events"].name
+  principal      = "lambda.alarms.cloudwatch.amazonaws.com"
+  source_account = local.account_id
+  source_arn     = aws_cloudwatch_metric_alarm.monitoring[each.key].arn
 }
 
 # Every 15 minutes NotifyRunEvents measures how long the running runs have waited for people

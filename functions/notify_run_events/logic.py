@@ -28,7 +28,7 @@ class Notification:
 
 
 def kind(event: dict) -> str:
-    """'execution', 'human_batch' or 'alarm'; anything else is not for this function."""
+    """'execution', 'human_batch', 'alarm' or 'schedule'; anything else is not for this function."""
     if event.get("source") == "aws.states" and event.get("detail-type") == EXECUTION_STATUS_CHANGE:
         return "execution"
     if event.get("source") == EVENT_SOURCE and event.get("detail-type") == HUMAN_BATCH_WAITING:

@@ -46,7 +46,7 @@ def digest(path):
 def test_one_zip_per_function(built_twice):
     first, _ = built_twice
     assert sorted(p.stem for p in first.glob("*.zip")) == build_zip.function_names()
-    assert len(build_zip.function_names()) == 11
+    assert len(build_zip.function_names()) == 12
 
 
 def test_rebuilding_gives_identical_bytes(built_twice):

@@ -247,7 +247,8 @@ def test_run_events_and_monitoring(deployment, aws):
     assert {statement["Sid"] for statement in policy["Statement"]} == {"AccountUsesTheTopic", "TlsOnly"}
     events = aws("events")
     rules = {rule["Name"]: rule for rule in events.list_rules(NamePrefix=NAME_PREFIX)["Rules"]}
-    assert set(rules) == {f"{NAME_PREFIX}-{name}" for name in ("execution-status", "human-batch-waiting", "waiting-check")}
+    expected = ("execution-status", "human-batch-waiting", "waiting-check")
+    assert set(rules) == {f"{NAME_PREFIX}-{name}" for name in expected}
     for name in rules:
         [target] = events.list_targets_by_rule(Rule=name)["Targets"]
         assert target["Arn"] == notifier
