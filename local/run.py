@@ -141,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"  make label ARGS='--endpoint-url {deployment.aws.endpoint_url} {run.output_uri}'\n"
                 f"or use `labeler --endpoint-url {deployment.aws.endpoint_url} tasks {run.output_uri}`;\n"
                 f"where the run stands: make status ARGS='--endpoint-url {deployment.aws.endpoint_url} "
-                f"{run.output_uri} --watch 10'",
+                f"{run.output_uri} --watch 10'\n"
+                f"its report so far: make report ARGS='--endpoint-url {deployment.aws.endpoint_url} {run.output_uri}'",
                 flush=True,
             )
         try:
