@@ -108,13 +108,12 @@ def report_document(s3: Any, sfn: Any, output_uri: str) -> dict:
     saved = _read_json(s3, layout.checkpoint(output_uri))
     if saved is None:
         raise StatusError(f"no run at {output_uri}: neither report.json nor working/checkpoint.json is there")
-    lock = _read_json(s3, layout.lock(output_uri))
-    execution = {"arn": lock["execution_arn"]} if lock else ((_latest_failure(s3, output_uri) or {}).get("execution"))
-    config = validated_config(sfn, execution["arn"]) if execution else None
+    arn, _ = _last_execution(s3, output_uri, _read_json(s3, layout.lock(output_uri)))
+    config = validated_config(sfn, arn) if arn else None
     if config is None:
         raise StatusError(
             f"the run at {output_uri} has no report yet, and its settings cannot be read from "
-            f"{'execution ' + execution['arn'] if execution else 'any execution'} (its history is gone, or the "
+            f"{'execution ' + arn if arn else 'any execution'} (its history is gone, or the "
             "run never passed validation)"
         )
     history = saved.get("history", [])
@@ -124,7 +123,7 @@ def report_document(s3: Any, sfn: Any, output_uri: str) -> dict:
         saved["progress"],
         history,
         summaries,
-        execution={"arn": execution["arn"], "name": execution["arn"].rsplit(":", 1)[-1]},
+        execution={"arn": arn, "name": arn.rsplit(":", 1)[-1]},
         final_manifest_uri=None,
         created_at=saved.get("created_at"),
         finished_at=None,
@@ -159,8 +158,7 @@ def _finished(sfn: Any, output_uri: str, report: dict, lock: dict | None) -> dic
 def _running(s3: Any, sfn: Any, output_uri: str, saved: dict, lock: dict | None) -> dict:
     progress, history = saved["progress"], saved.get("history", [])
     counts = progress["counts"]
-    failed = None if lock else _latest_failure(s3, output_uri)
-    arn = lock["execution_arn"] if lock else ((failed or {}).get("execution") or {}).get("arn")
+    arn, failed = _last_execution(s3, output_uri, lock)
     execution = _execution(sfn, arn)
     last = _last_certified(s3, history)
     bought = sum(entry.get("labeled", 0) for entry in history if entry["kind"] == "human_batch")
@@ -196,6 +194,14 @@ def _running(s3: Any, sfn: Any, output_uri: str, saved: dict, lock: dict | None)
         "report_uri": None,
         "final_manifest_uri": None,
     }
+
+
+def _last_execution(s3: Any, output_uri: str, lock: dict | None) -> tuple[str | None, dict | None]:
+    """The execution that holds the run (its lock), else the one that failed last, with its failure record."""
+    if lock:
+        return lock["execution_arn"], None
+    failed = _latest_failure(s3, output_uri)
+    return ((failed or {}).get("execution") or {}).get("arn"), failed
 
 
 def _last_certified(s3: Any, history: list[dict]) -> dict | None:

@@ -184,12 +184,16 @@ def receive_notifications(deployment: Any, run: Run) -> list[dict]:
     return found
 
 
+def _show_notifications(deployment: Any, run: Run, on_progress: Callable[[str], None]) -> None:
+    for note in receive_notifications(deployment, run):
+        on_progress(f"  notified: {note['subject']}")
+
+
 def _wait_for_final_notification(deployment: Any, run: Run, on_progress: Callable[[str], None]) -> None:
     """The end-of-run message is sent asynchronously (EventBridge → NotifyRunEvents → SNS): wait for it briefly."""
     deadline = time.monotonic() + 30
     while run.events_queue_url and time.monotonic() < deadline:
-        for note in receive_notifications(deployment, run):
-            on_progress(f"  notified: {note['subject']}")
+        _show_notifications(deployment, run, on_progress)
         if any((note["subject"] or "").endswith(FINAL_SUBJECT_ENDINGS) for note in run.notifications):
             return
         time.sleep(0.5)
@@ -248,8 +252,7 @@ def wait(deployment: Any, run: Run, on_progress: Callable[[str], None] = print, 
             if key != last:
                 last = key
                 on_progress(progress_line(run, checkpoint["progress"]))
-        for note in receive_notifications(deployment, run):
-            on_progress(f"  notified: {note['subject']}")
+        _show_notifications(deployment, run, on_progress)
         if description["status"] in TERMINAL:
             _wait_for_final_notification(deployment, run, on_progress)
             break

@@ -2,8 +2,8 @@
 
 WHY: moto 5.2.5's Step Functions interpreter puts no "Step Functions Execution Status Change" event on the
 bus when an execution ends (LocalStack's, which moto ports, does; the hook is left out), and moto's
-EventBridge delivers only to log groups, archives, SQS queues and other buses: a rule with a Lambda target
-raises NotImplementedError. The run-events rules (terraform/notifications.tf) need both.
+EventBridge delivers only to log groups, archives, SQS queues and other buses: moto refuses a rule with a
+Lambda target when an event matches it. The run-events rules (terraform/notifications.tf) need both.
 
 MOTO INTERNALS TOUCHED (moto 5.2.5):
 - BaseExecutionWorkerCommunication.terminated: wrapped; once moto has recorded the final status, one event is
@@ -22,6 +22,7 @@ import json
 import logging
 from typing import Any
 
+from .sfn_sync import epoch_millis
 from .state import STATE
 
 LOG = logging.getLogger(__name__)
@@ -30,17 +31,13 @@ STATUS_CHANGE = "Step Functions Execution Status Change"
 
 def status_change_detail(described: dict) -> dict:
     """DescribeExecution's output (moto's dict, Step Functions casing) as the event's detail."""
-
-    def millis(value: Any) -> int | None:
-        return int(value.timestamp() * 1000) if hasattr(value, "timestamp") else value
-
     return {
         "executionArn": described["executionArn"],
         "stateMachineArn": described["stateMachineArn"],
         "name": described.get("name"),
         "status": described["status"],
-        "startDate": millis(described.get("startDate")),
-        "stopDate": millis(described.get("stopDate")),
+        "startDate": epoch_millis(described.get("startDate")),
+        "stopDate": epoch_millis(described.get("stopDate")),
         "input": described.get("input"),
         "output": described.get("output"),
         "inputDetails": {"included": True},
@@ -103,17 +100,17 @@ def _install_lambda_targets() -> None:
             return original(self, original_event, transform_input)
         if self.scheduled_expression and not self.event_pattern._pattern:
             return None  # on AWS a schedule's rule matches no event
-        lambdas = [t for t in self.targets if parse_arn(t["Arn"]).service == "lambda"]
+        arns = [(target, parse_arn(target["Arn"])) for target in self.targets]
+        lambdas = [(target, arn) for target, arn in arns if arn.service == "lambda"]
         if lambdas and self.event_pattern.matches_event(original_event):
             event = dict(original_event)
             if isinstance(event.get("time"), int | float):
                 event["time"] = iso_8601_datetime_without_milliseconds(utcfromtimestamp(event["time"]))
             event.pop("ingestion-time", None)
-            for target in lambdas:
-                arn = parse_arn(target["Arn"])
+            for target, arn in lambdas:
                 function = lambda_backend(arn.account, arn.region).get_function(target["Arn"])
                 function.invoke(json.dumps(event), {"X-Amz-Invocation-Type": "Event"}, None)
-        others = [t for t in self.targets if parse_arn(t["Arn"]).service != "lambda"]
+        others = [target for target, arn in arns if arn.service != "lambda"]
         if others:
             kept, self.targets = self.targets, others
             try:

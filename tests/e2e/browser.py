@@ -3,7 +3,10 @@ the run report). CI installs Chromium (.ci/run); without it or playwright those 
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 try:
@@ -33,3 +36,20 @@ MISSING = [
     )
     if not there
 ]
+
+
+@contextlib.contextmanager
+def chromium_page(width: int, height: int) -> Iterator:
+    """A page of a fresh headless Chromium (its own throw-away profile), closed afterwards."""
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
+        browser = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": width, "height": height},
+        )
+        try:
+            yield browser.pages[0]
+        finally:
+            browser.close()

@@ -10,7 +10,6 @@ import re
 import select
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from local import runner
 from local.sample import KEY_FIELD
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, MISSING, SCREENSHOTS, expect, sync_playwright
+from .browser import MISSING, SCREENSHOTS, chromium_page, expect
 from .conftest import check_final_manifest, run_workflow
 
 pytestmark = [
@@ -73,15 +72,7 @@ def declined_submission(page) -> str:
 def label_in_browser(url: str, job: str, true_label) -> dict[int, int]:
     """Label every item of the batch with the keyboard as a person would; returns {record id: label given}."""
     given: dict[int, int] = {}
-    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
-        browser = playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1000, "height": 720},
-        )
-        page = browser.pages[0]
+    with chromium_page(1000, 720) as page:
         page.goto(url)
         page.get_by_role("row", name=job).get_by_role("link", name="Label").click()
         item, progress = page.locator("#item"), page.locator("#progress-text")
@@ -121,7 +112,6 @@ def label_in_browser(url: str, job: str, true_label) -> dict[int, int]:
         page.locator("#submit").click()  # every item labeled: no confirmation asked
         expect(page.locator("#message")).to_contain_text(f"Sent {total} labels for {job}", timeout=60_000)
         expect(page.locator("#list-view")).to_be_visible()
-        browser.close()
     return given
 
 

@@ -5,7 +5,6 @@ figures; the finished report is the very page ExportFinal wrote beside report.js
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 
 import pytest
@@ -16,7 +15,7 @@ from labeler import tasks as labeling_tasks
 from labeling_common import report
 from local import runner
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, MISSING, SCREENSHOTS, expect, sync_playwright
+from .browser import MISSING, SCREENSHOTS, chromium_page, expect
 from .conftest import run_workflow
 
 pytestmark = [
@@ -73,15 +72,7 @@ def test_the_report_while_people_label_and_once_the_run_is_done(deployment, tmp_
     document = json.loads(_read(s3, output["ReportS3Uri"]))
     counts, rounds = document["counts"], document["rounds"]
 
-    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
-        browser = playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1000, "height": 900},
-        )
-        page = browser.pages[0]
+    with chromium_page(1000, 900) as page:
         page.goto((tmp_path / "running.html").as_uri())
         expect(page.locator("#summary")).to_contain_text("in progress: 1 rounds so far")
 
@@ -110,4 +101,3 @@ def test_the_report_while_people_label_and_once_the_run_is_done(deployment, tmp_
         assert page.locator("#chart").bounding_box()["height"] > 200  # drawn, not an empty box
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "report.png"), full_page=True)
-        browser.close()
