@@ -33,6 +33,11 @@ STRATEGIES = {  # every query strategy the request schema offers, plus the AWS s
 }
 
 
+# The presets that run here: the bundled model (local mode's default) and BlazingText, the AWS default, through
+# its local stand-in (containers/blazingtext-standin) with the calibration mode it has on AWS (holdout).
+MODEL_PRESETS = ("bundled", "blazingtext")
+
+
 PROTOCOLS = {
     # The AWS blog's: 20% of the input arrives labeled (a random 20%), the workflow labels the rest.
     "prelabeled": 0.2,
@@ -116,6 +121,7 @@ def summarise(rows: list[dict], dataset: Dataset, args: argparse.Namespace, stra
         "dataset": str(dataset.path.name),
         "size": size,
         "protocol": args.protocol,
+        "model_preset": args.model_preset,
         "label_noise": args.label_noise,
         "seeds": len(mine),
         "strategy": strategy,
@@ -197,6 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         default="prelabeled",
         help="prelabeled: 20%% of the input arrives labeled (default); unlabeled: none does",
     )
+    p.add_argument(
+        "--model-preset",
+        choices=MODEL_PRESETS,
+        default="bundled",
+        help="the Terraform model_preset: bundled (default) or blazingtext (its local stand-in, holdout calibration)",
+    )
     p.add_argument("--timeout", type=int, default=3600)
     p.add_argument("--out", type=Path, default=Path("bench-results"))
     p.add_argument("--doc", type=Path, help="a document whose marked table this run regenerates (with --section)")
@@ -213,10 +225,13 @@ def main(argv: list[str] | None = None) -> int:
     dataset = Dataset(args.dataset, args.text_column, args.label_column) if args.dataset else Dataset.bundled()
     started = time.monotonic()
     rows = []
-    with LocalDeployment(state_dir=STATE_DIR / "bench-deployment") as deployment:
+    deployment = LocalDeployment(
+        state_dir=STATE_DIR / "bench-deployment", terraform_variables={"model_preset": args.model_preset}
+    )
+    with deployment:
         print(
-            f"Deployed locally in {deployment.timings['terraform_apply_seconds']:.0f}s; {args.seeds} seeds × "
-            f"{', '.join(strategies)} on {args.size:,} items of {dataset.path.name}",
+            f"Deployed locally ({args.model_preset} model) in {deployment.timings['terraform_apply_seconds']:.0f}s; "
+            f"{args.seeds} seeds × {', '.join(strategies)} on {args.size:,} items of {dataset.path.name}",
             flush=True,
         )
         for seed in range(args.first_seed, args.first_seed + args.seeds):

@@ -72,7 +72,8 @@ def parse_prediction(
             raise InvalidInferenceOutput(
                 f"{where}: label {label!r} is not in the label config", field=f"line {line_no}"
             )
-        vector[index] = float(prob)
+        # fastText (BlazingText) smooths probabilities to exp(log(p + 1e-5)): a sure 1.0 reads 1.00001
+        vector[index] = min(float(prob), 1.0)
     ranked = sorted(range(len(vector)), key=lambda i: (-vector[i], i))
     top, second = vector[ranked[0]], vector[ranked[1]]
     entropy = -sum(p * math.log(p) for p in vector if p > 0)

@@ -20,10 +20,12 @@ import os
 import re
 import shutil
 import socket
+import struct
 import sys
 import tarfile
 import time
 import traceback
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -230,21 +232,78 @@ def _final_metrics(job: Any, log_text: str) -> list[dict[str, Any]]:
     return metrics
 
 
+RECORDIO_MAGIC = 0xCED7230A  # MXNet RecordIO, SageMaker's RecordWrapperType "RecordIO"
+
+
+def recordio_record(payload: bytes) -> bytes:
+    """One RecordIO record: magic, length (continuation flag 0: a whole record), payload padded to 4 bytes."""
+    if len(payload) >= 1 << 29:
+        raise JobFailure("ClientError: a record of 512 MB or more cannot be framed in RecordIO")
+    return struct.pack("<II", RECORDIO_MAGIC, len(payload)) + payload + b"\0" * (-len(payload) % 4)
+
+
+def augmented_manifest_stream(source: dict[str, Any], channel: str) -> Iterator[bytes]:
+    """The bytes Pipe mode streams for an AugmentedManifestFile channel with the RecordIO wrapper: for each
+    manifest line, one record per attribute in AttributeNames order (a string as its UTF-8 text, any other
+    value as its JSON). A line without one of the attributes fails the job, as it does on SageMaker."""
+    names = source.get("AttributeNames") or []
+    if not names:
+        raise JobFailure(f"ClientError: channel {channel}: AugmentedManifestFile needs AttributeNames")
+    bucket, key = parse_s3_uri(source.get("S3Uri", ""))
+    body = STATE.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+    for line_no, raw in enumerate(body.iter_lines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+        except ValueError as exc:
+            raise JobFailure(f"ClientError: channel {channel}: line {line_no} of {key} is not JSON: {exc}") from exc
+        for name in names:
+            if not isinstance(line, dict) or name not in line:
+                raise JobFailure(f"ClientError: channel {channel}: line {line_no} of {key} has no attribute {name!r}")
+            value = line[name]
+            yield recordio_record(value.encode("utf-8") if isinstance(value, str) else json.dumps(value).encode())
+
+
+def _pipe_channel(channel: dict[str, Any], source: dict[str, Any], data_dir: Path) -> None:
+    """Pipe mode: SageMaker streams the channel through the FIFO <channel>_0 (one per epoch). Here the same
+    bytes are written to a regular file of that name before the container starts: a reader that reads the
+    stream front to back, as Pipe mode demands, cannot tell the difference."""
+    name = channel["ChannelName"]
+    if source.get("S3DataType") != "AugmentedManifestFile" or channel.get("RecordWrapperType") != "RecordIO":
+        raise JobFailure(
+            f"ClientError: channel {name}: Pipe mode is supported in local mode for AugmentedManifestFile "
+            "channels with the RecordIO wrapper only"
+        )
+    with open(data_dir / f"{name}_0", "wb") as fifo:
+        for record in augmented_manifest_stream(source, name):
+            fifo.write(record)
+
+
 def _download_channels(job: Any, opt_ml: Path) -> dict[str, dict[str, str]]:
     default_mode = (job.algorithm_specification or {}).get("TrainingInputMode", "File")
     config = {}
     for channel in job.input_data_config or []:
         name = channel["ChannelName"]
         mode = channel.get("InputMode") or default_mode
-        if mode not in ("File", "FastFile"):
-            raise JobFailure(
-                f"ClientError: channel {name}: input mode {mode} is not supported in local mode (use File)"
-            )
+        if mode not in ("File", "FastFile", "Pipe"):
+            raise JobFailure(f"ClientError: channel {name}: input mode {mode} is not supported in local mode")
         source = (channel.get("DataSource") or {}).get("S3DataSource")
         if not source:
             raise JobFailure(f"ClientError: channel {name}: only S3DataSource is supported in local mode")
+        entry = {
+            "TrainingInputMode": mode,
+            "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
+            "RecordWrapperType": channel.get("RecordWrapperType", "None"),
+        }
+        if channel.get("ContentType"):
+            entry["ContentType"] = channel["ContentType"]
+        config[name] = entry
+        if mode == "Pipe":
+            _pipe_channel(channel, source, opt_ml / "input" / "data")
+            continue
         if source.get("S3DataType") == "AugmentedManifestFile":
-            raise JobFailure(f"ClientError: channel {name}: AugmentedManifestFile is not supported in local mode")
+            raise JobFailure(f"ClientError: channel {name}: AugmentedManifestFile is supported in Pipe mode only")
         target = opt_ml / "input" / "data" / name
         target.mkdir(parents=True, exist_ok=True)
         for bucket, key, rel in data_objects(source):
@@ -253,14 +312,6 @@ def _download_channels(job: Any, opt_ml: Path) -> dict[str, dict[str, str]]:
                 raise JobFailure(f"ClientError: S3 key {key} escapes the channel directory")
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(read_object(bucket, key))
-        entry = {
-            "TrainingInputMode": "File",
-            "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
-            "RecordWrapperType": channel.get("RecordWrapperType", "None"),
-        }
-        if channel.get("ContentType"):
-            entry["ContentType"] = channel["ContentType"]
-        config[name] = entry
     return config
 
 

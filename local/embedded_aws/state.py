@@ -29,7 +29,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # At most this many Lambda subprocesses at once (0 = no limit, like Lambda's default).
     "lambda_max_concurrency": 0,
     # Image repository name -> local container directory (with executables `train` and `serve`).
-    "images": {"text-classifier": str(REPO_ROOT / "containers" / "text-classifier")},
+    # blazingtext: the region's BlazingText algorithm image (blazingtext preset), run by its local stand-in.
+    "images": {
+        "text-classifier": str(REPO_ROOT / "containers" / "text-classifier"),
+        "blazingtext": str(REPO_ROOT / "containers" / "blazingtext-standin"),
+    },
     # Environment added to every container process (train and serve). The default points the bundled
     # container's sentence-embedding cache at one folder, so each text is embedded once across jobs and runs.
     "container_environment": {"TEXT_CLASSIFIER_EMBEDDING_CACHE": str(REPO_ROOT / "build" / "embedding-cache")},

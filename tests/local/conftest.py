@@ -17,6 +17,7 @@ from local.embedded_aws import EmbeddedAWS
 
 from .embedded_aws_helpers import ROLE, make_client
 
+BLAZINGTEXT_STANDIN = Path(__file__).resolve().parents[2] / "containers" / "blazingtext-standin"
 RUNTIME_DISTS = ["boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"]
 
 
@@ -143,7 +144,7 @@ def server(tmp_path_factory, runtime_site, fake_container, answers_file):
     state_dir = tmp_path_factory.mktemp("embedded-aws-state")
     config = {
         "runtime_site": str(runtime_site),
-        "images": {"fake-classifier": str(fake_container)},
+        "images": {"fake-classifier": str(fake_container), "blazingtext": str(BLAZINGTEXT_STANDIN)},
         "workforce": {
             "answers_file": str(answers_file),
             "key_field": "news-id",

@@ -306,3 +306,130 @@ def test_transform_batches_respect_payload_limit():
     assert apply_json_filter("$.a.b", {"a": {"b": 1}}, "f") == 1
     assert apply_json_filter("$['a','c']", {"a": 1, "b": 2, "c": 3}, "f") == {"a": 1, "c": 3}
     assert apply_json_filter('$["b"]', {"a": 1, "b": 2}, "f") == 2
+
+
+# --- Pipe mode: augmented manifests streamed as RecordIO, run by the BlazingText stand-in ------------------
+
+BLAZINGTEXT = "811284229777.dkr.ecr.us-east-1.amazonaws.com/blazingtext:1"
+
+
+def _pipe_channel(name: str, uri: str) -> dict:
+    """As PrepareTraining builds a channel for the blazingtext preset."""
+    return {
+        "ChannelName": name,
+        "DataSource": {
+            "S3DataSource": {
+                "S3DataType": "AugmentedManifestFile",
+                "S3Uri": uri,
+                "S3DataDistributionType": "FullyReplicated",
+                "AttributeNames": ["source", "label"],
+            }
+        },
+        "ContentType": "application/x-recordio",
+        "RecordWrapperType": "RecordIO",
+        "InputMode": "Pipe",
+        "CompressionType": "None",
+    }
+
+
+def _wait(describe, status_key: str) -> dict:
+    for _ in range(1200):
+        described = describe()
+        if described[status_key] not in ("InProgress", "Stopping"):
+            return described
+        time.sleep(0.05)
+    raise AssertionError(f"still {described[status_key]}")
+
+
+def _train_blazingtext(server, bucket: str, train_body: bytes) -> dict:
+    s3, sm = make_client(server, "s3"), make_client(server, "sagemaker")
+    job = f"bt-{uuid.uuid4().hex[:8]}"
+    s3.put_object(Bucket=bucket, Key=f"{job}/train.jsonl", Body=train_body)
+    s3.put_object(Bucket=bucket, Key=f"{job}/validation.jsonl", Body=train_body)
+    sm.create_training_job(
+        TrainingJobName=job,
+        AlgorithmSpecification={"TrainingImage": BLAZINGTEXT, "TrainingInputMode": "Pipe"},
+        RoleArn=ROLE,
+        HyperParameters={
+            "mode": "supervised",
+            "epochs": "5",
+            "early_stopping": "True",
+            "patience": "2",
+            "min_epochs": "1",
+            "vector_dim": "10",
+            "buckets": "100000",
+        },
+        InputDataConfig=[
+            _pipe_channel("train", f"s3://{bucket}/{job}/train.jsonl"),
+            _pipe_channel("validation", f"s3://{bucket}/{job}/validation.jsonl"),
+        ],
+        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/bt-output"},
+        ResourceConfig={"InstanceCount": 1, "InstanceType": "ml.c5.xlarge", "VolumeSizeInGB": 10},
+        StoppingCondition={"MaxRuntimeInSeconds": 300},
+    )
+    return _wait(lambda: sm.describe_training_job(TrainingJobName=job), "TrainingJobStatus")
+
+
+def test_pipe_mode_streams_augmented_manifests_to_the_blazingtext_standin(server, bucket):
+    from tests.container.helpers import ROWS
+
+    lines = [{"source": row["source"], "label": row["label"], "other": "not streamed"} for row in ROWS[:600]]
+    described = _train_blazingtext(server, bucket, "".join(json.dumps(line) + "\n" for line in lines).encode())
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    log = server.state_dir / "logs" / "sagemaker" / "TrainingJobs" / f"{described['TrainingJobName']}.log"
+    assert "trained on 600 items (600 validation), 4 labels" in log.read_text()
+    s3, sm = make_client(server, "s3"), make_client(server, "sagemaker")
+    model_uri = described["ModelArtifacts"]["S3ModelArtifacts"]
+    body = s3.get_object(Bucket=bucket, Key=model_uri.split("/", 3)[3])["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as tar:
+        assert tar.getnames() == ["model.bin"]
+
+    # Batch transform as PrepareInference asks for it: JSON Lines with BlazingText's top-k switch.
+    job = described["TrainingJobName"]
+    s3.put_object(
+        Bucket=bucket,
+        Key=f"{job}/infer/unlabeled.jsonl",
+        Body="".join(
+            json.dumps({"al:record-id": i, "source": row["source"], "k": 1000000}) + "\n"
+            for i, row in enumerate(ROWS[600:650])
+        ).encode(),
+    )
+    sm.create_model(
+        ModelName=job, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": BLAZINGTEXT, "ModelDataUrl": model_uri}
+    )
+    sm.create_transform_job(
+        TransformJobName=job,
+        ModelName=job,
+        BatchStrategy="MultiRecord",
+        MaxPayloadInMB=6,
+        TransformInput={
+            "ContentType": "application/jsonlines",
+            "SplitType": "Line",
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/{job}/infer/"}},
+        },
+        TransformOutput={
+            "S3OutputPath": f"s3://{bucket}/{job}/out",
+            "Accept": "application/jsonlines",
+            "AssembleWith": "Line",
+        },
+        DataProcessing={
+            "InputFilter": "$['source','k']",
+            "JoinSource": "Input",
+            "OutputFilter": "$['al:record-id','SageMakerOutput']",
+        },
+        TransformResources={"InstanceCount": 1, "InstanceType": "ml.c5.xlarge"},
+    )
+    transform = _wait(lambda: sm.describe_transform_job(TransformJobName=job), "TransformJobStatus")
+    assert transform["TransformJobStatus"] == "Completed", transform.get("FailureReason")
+    out = _read_lines(server, bucket, f"{job}/out/unlabeled.jsonl.out")
+    assert [line["al:record-id"] for line in out] == list(range(50))
+    for line in out:
+        assert sorted(line["SageMakerOutput"]["label"]) == [f"__label__{c}" for c in range(4)]
+        assert line["SageMakerOutput"]["prob"] == sorted(line["SageMakerOutput"]["prob"], reverse=True)
+
+
+def test_a_manifest_line_without_an_attribute_fails_the_job_with_its_line(server, bucket):
+    body = b'{"source": "a headline", "label": 1}\n{"source": "no label here"}\n'
+    described = _train_blazingtext(server, bucket, body)
+    assert described["TrainingJobStatus"] == "Failed"
+    assert "line 2 of" in described["FailureReason"] and "has no attribute 'label'" in described["FailureReason"]

@@ -68,3 +68,15 @@ def test_diverse_margin_skips_near_duplicate_headlines():
     candidates = [(1, -0.01), (2, -0.02), (3, -0.03), (4, -0.04), (5, -0.05)]
     assert [rid for rid, _ in diverse_choice(candidates, texts, 3)] == [1, 3, 5]
     assert [rid for rid, _ in diverse_choice(candidates, texts, 5)] == [1, 3, 5, 2, 4]  # fill with the skipped
+
+
+def test_fasttext_smoothed_probabilities_are_read_as_certainties():
+    """BlazingText reports exp(log(p + 1e-5)): a sure prediction arrives as 1.00001, not above certainty."""
+    from select_and_auto_label.logic import parse_prediction
+
+    from labeling_common.labels import LabelCategories
+
+    line = {"al:record-id": 7, "SageMakerOutput": {"label": ["__label__1", "__label__0"], "prob": [1.00001, 1e-5]}}
+    found = parse_prediction(line, LabelCategories(("b", "e")), "s3://b/out", 3)
+    assert (found.record_id, found.predicted, found.confidence) == (7, 1, 1.0)
+    assert found.margin == pytest.approx(1.0 - 1e-5) and found.entropy >= 0.0

@@ -1,0 +1,1 @@
+"""A local stand-in for the SageMaker BlazingText algorithm image in supervised mode (see README.md)."""
