@@ -19,6 +19,7 @@ LAMBDA_ARCH ?= x86_64
 WHEEL_PLATFORM := manylinux2014_$(subst arm64,aarch64,$(LAMBDA_ARCH))
 WHEELHOUSE := build/wheelhouse/py$(LAMBDA_PYTHON)-$(LAMBDA_ARCH)
 LAMBDA_RUNTIME_SITE := build/lambda-runtime/python
+EMBEDDING_MODEL := build/embedding-model
 
 FUNCTIONS := $(sort $(patsubst functions/%/handler.py,%,$(wildcard functions/*/handler.py)))
 ZIPS := $(FUNCTIONS:%=build/lambda/%.zip)
@@ -96,7 +97,17 @@ build/lambda/build-info.json: $(ZIPS)
 	printf '{"python": "%s", "architecture": "%s"}\n' "$(LAMBDA_PYTHON)" "$(LAMBDA_ARCH)" > $@
 
 .PHONY: build
-build: $(ZIPS) build/lambda/build-info.json ## Build one reproducible zip per Lambda function under build/lambda/
+build: $(ZIPS) build/lambda/build-info.json $(EMBEDDING_MODEL)/.done ## Build the Lambda zips (build/lambda/) and the embedding model
+
+# The bundled model's sentence-embedding model, exported to ONNX from the weights in the dev venv (byte-
+# reproducible): what the container, the SageMaker source archive and local mode run.
+$(EMBEDDING_MODEL)/.done: containers/text-classifier/export_embedding_model.py requirements/dev.lock | $(VENV)/.installed
+	rm -rf $(EMBEDDING_MODEL)
+	$(PY) containers/text-classifier/export_embedding_model.py $(EMBEDDING_MODEL)
+	touch $@
+
+.PHONY: embedding-model
+embedding-model: $(EMBEDDING_MODEL)/.done ## Export all-MiniLM-L6-v2 to ONNX under build/embedding-model/
 
 # What the Lambda runtime itself provides (boto3 and its pure-Python dependencies), for local mode.
 $(LAMBDA_RUNTIME_SITE)/.done: requirements/dev.lock | $(VENV)/.installed

@@ -22,10 +22,12 @@ os.environ.update(
     LABELING_TOPIC_ARN="arn:aws:sns:us-east-1:123456789012:active-labeling-tasks",
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
-# The bundled model's sentence embeddings, computed once per text for every test, process and session (as the
-# local SageMaker does). Vectors are a pure function of the text; the cache only saves time.
+# The bundled model's sentence embeddings (the ONNX model `make build` exports), computed once per text for
+# every test, process and session (as the local SageMaker does). Vectors are a pure function of the text; the
+# cache only saves time.
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("TEXT_CLASSIFIER_EMBEDDING_CACHE", os.path.join(REPO_ROOT, "build", "embedding-cache"))
+os.environ.setdefault("TEXT_CLASSIFIER_EMBEDDING_MODEL", os.path.join(REPO_ROOT, "build", "embedding-model"))
 
 import pytest  # noqa: E402
 

@@ -34,9 +34,13 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "text-classifier": str(REPO_ROOT / "containers" / "text-classifier"),
         "blazingtext": str(REPO_ROOT / "containers" / "blazingtext-standin"),
     },
-    # Environment added to every container process (train and serve). The default points the bundled
-    # container's sentence-embedding cache at one folder, so each text is embedded once across jobs and runs.
-    "container_environment": {"TEXT_CLASSIFIER_EMBEDDING_CACHE": str(REPO_ROOT / "build" / "embedding-cache")},
+    # Environment added to every container process (train and serve). The defaults give the bundled container
+    # its exported sentence-embedding model (make embedding-model), and one cache folder for its vectors, so
+    # each text is embedded once across jobs and runs.
+    "container_environment": {
+        "TEXT_CLASSIFIER_EMBEDDING_MODEL": str(REPO_ROOT / "build" / "embedding-model"),
+        "TEXT_CLASSIFIER_EMBEDDING_CACHE": str(REPO_ROOT / "build" / "embedding-cache"),
+    },
     # Python that runs a container's `train`/`serve` (default: the interpreter running the server).
     "container_python": None,
     "serve_start_timeout_seconds": 120,

