@@ -20,6 +20,13 @@ WHEEL_PLATFORM := manylinux2014_$(subst arm64,aarch64,$(LAMBDA_ARCH))
 WHEELHOUSE := build/wheelhouse/py$(LAMBDA_PYTHON)-$(LAMBDA_ARCH)
 LAMBDA_RUNTIME_SITE := build/lambda-runtime/python
 EMBEDDING_MODEL := build/embedding-model
+SAGEMAKER_DIR := containers/text-classifier/sagemaker
+SOURCE_ARCHIVE := build/sagemaker/text-classifier-source.tar.gz
+VENDOR_WHEELS := build/sagemaker/vendor-wheels
+SKLEARN_IMAGE_VENV := build/sagemaker-sklearn-image
+# The scikit-learn framework image's Python and platform (Ubuntu 24.04, x86_64), for what the archive vendors.
+SKLEARN_IMAGE_PYTHON := 3.12
+SKLEARN_IMAGE_PLATFORMS := manylinux_2_28_x86_64+manylinux2014_x86_64
 
 FUNCTIONS := $(sort $(patsubst functions/%/handler.py,%,$(wildcard functions/*/handler.py)))
 ZIPS := $(FUNCTIONS:%=build/lambda/%.zip)
@@ -85,6 +92,8 @@ endef
 pin-hashes: $(VENV)/.installed ## Re-pin the --hash lines of the Lambda and container requirements (after a version change)
 	$(call pin-hashes,functions/requirements.txt,$(LAMBDA_PYTHONS),$(LAMBDA_PLATFORMS))
 	$(call pin-hashes,containers/text-classifier/requirements.txt,$(CONTAINER_PYTHON),$(CONTAINER_PLATFORMS))
+	$(call pin-hashes,$(SAGEMAKER_DIR)/vendor.txt,$(SKLEARN_IMAGE_PYTHON),$(SKLEARN_IMAGE_PLATFORMS))
+	$(call pin-hashes,$(SAGEMAKER_DIR)/image-libraries.txt,$(SKLEARN_IMAGE_PYTHON),$(SKLEARN_IMAGE_PLATFORMS))
 
 .PHONY: wheelhouse
 wheelhouse: $(WHEELHOUSE)/.done ## Download the Lambda runtime's third-party wheels
@@ -97,7 +106,7 @@ build/lambda/build-info.json: $(ZIPS)
 	printf '{"python": "%s", "architecture": "%s"}\n' "$(LAMBDA_PYTHON)" "$(LAMBDA_ARCH)" > $@
 
 .PHONY: build
-build: $(ZIPS) build/lambda/build-info.json $(EMBEDDING_MODEL)/.done ## Build the Lambda zips (build/lambda/) and the embedding model
+build: $(ZIPS) build/lambda/build-info.json $(SOURCE_ARCHIVE) ## Build what Terraform deploys: the Lambda zips, the model's source archive
 
 # The bundled model's sentence-embedding model, exported to ONNX from the weights in the dev venv (byte-
 # reproducible): what the container, the SageMaker source archive and local mode run.
@@ -108,6 +117,36 @@ $(EMBEDDING_MODEL)/.done: containers/text-classifier/export_embedding_model.py r
 
 .PHONY: embedding-model
 embedding-model: $(EMBEDDING_MODEL)/.done ## Export all-MiniLM-L6-v2 to ONNX under build/embedding-model/
+
+# The bundled preset's script-mode source archive (build_source_archive.py): code, embedding model, and the
+# wheels the scikit-learn image lacks, for its Python. Byte-reproducible; Terraform uploads it by its hash.
+$(VENDOR_WHEELS)/.done: $(SAGEMAKER_DIR)/vendor.txt | $(VENV)/.installed
+	rm -rf $(VENDOR_WHEELS) && mkdir -p $(VENDOR_WHEELS)
+	$(PIP) download --quiet --disable-pip-version-check --no-deps --only-binary=:all: --require-hashes \
+	  --platform $(subst +, --platform ,$(SKLEARN_IMAGE_PLATFORMS)) --python-version $(SKLEARN_IMAGE_PYTHON) \
+	  --implementation cp -r $(SAGEMAKER_DIR)/vendor.txt -d $(VENDOR_WHEELS)
+	touch $@
+
+$(SOURCE_ARCHIVE): $(wildcard containers/text-classifier/text_classifier/*.py) $(SAGEMAKER_DIR)/train.py \
+		$(SAGEMAKER_DIR)/inference.py $(SAGEMAKER_DIR)/image-libraries.txt containers/text-classifier/build_source_archive.py \
+		functions/build_zip.py $(VENDOR_WHEELS)/.done $(EMBEDDING_MODEL)/.done
+	$(PY) containers/text-classifier/build_source_archive.py --vendor-wheels $(VENDOR_WHEELS) \
+	  --embedding-model $(EMBEDDING_MODEL) --out $@
+
+.PHONY: source-archive
+source-archive: $(SOURCE_ARCHIVE) ## Build the bundled preset's SageMaker source archive
+
+# Local mode's stand-in for the scikit-learn image: its Python with exactly its libraries.
+$(SKLEARN_IMAGE_VENV)/.done: $(SAGEMAKER_DIR)/image-libraries.txt | $(VENV)/.installed
+	rm -rf $(SKLEARN_IMAGE_VENV)
+	$$($(PY) -c 'from local.embedded_aws.lambda_runtime import resolve_python; print(resolve_python("python$(SKLEARN_IMAGE_PYTHON)"))') \
+	  -m venv $(SKLEARN_IMAGE_VENV)
+	$(SKLEARN_IMAGE_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+	  --require-hashes -r $(SAGEMAKER_DIR)/image-libraries.txt
+	touch $@
+
+.PHONY: sagemaker-sklearn-image
+sagemaker-sklearn-image: $(SKLEARN_IMAGE_VENV)/.done ## Local mode's scikit-learn image: Python 3.12 with its libraries
 
 # What the Lambda runtime itself provides (boto3 and its pure-Python dependencies), for local mode.
 $(LAMBDA_RUNTIME_SITE)/.done: requirements/dev.lock | $(VENV)/.installed
@@ -165,11 +204,11 @@ tf-apply-local: $(VENV)/.installed build lambda-runtime $(CHECKOV) ## a real ter
 # --- local mode ----------------------------------------------------------------------------------
 
 .PHONY: run
-run: $(VENV)/.installed build lambda-runtime ## The whole workflow locally on the bundled sample (ARGS='--size 2000 ...')
+run: $(VENV)/.installed build lambda-runtime sagemaker-sklearn-image ## The whole workflow locally on the bundled sample (ARGS='--size 2000 ...')
 	$(PY) -m local.run $(ARGS)
 
 .PHONY: bench
-bench: $(VENV)/.installed build lambda-runtime ## Labeling efficiency over seeded samples (ARGS='--seeds 5 --strategy margin,aws_sample')
+bench: $(VENV)/.installed build lambda-runtime sagemaker-sklearn-image ## Labeling efficiency over seeded samples (ARGS='--seeds 5 --strategy margin,aws_sample')
 	$(PY) -m local.bench $(ARGS)
 
 .PHONY: bench-scale
@@ -200,7 +239,7 @@ lint: $(VENV)/.installed ## ruff lint and format check on all Python code
 	$(VENV)/bin/ruff format --check functions local containers labeler tests
 
 .PHONY: test
-test: $(VENV)/.installed build lambda-runtime $(CHECKOV) lint ## Everything CI runs (see docs/development.md "Tests")
+test: $(VENV)/.installed build lambda-runtime sagemaker-sklearn-image $(CHECKOV) lint ## Everything CI runs (see docs/development.md "Tests")
 	CHECKOV=$(abspath $(CHECKOV)) $(PY) -m pytest $(ARGS)
 
 .PHONY: test-fast

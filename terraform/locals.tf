@@ -269,30 +269,64 @@ locals {
 
   # What each preset fills in when the matching variable is null. Record extras are carried as JSON text so
   # the presets (objects of different shapes) fit one type; they are decoded into MODEL_CONFIG below.
+  #
+  # toolkit_hyperparameters and model_environment are the framework image's script-mode settings: always
+  # merged in (var.hyperparameters and var.model_environment add to them, and win on a shared key).
   model_presets = {
     blazingtext = {
-      channel_format     = "augmented_manifest"
-      calibration_mode   = "holdout"
-      hyperparameters    = local.blazingtext_hyperparameters
-      record_extras_json = jsonencode({ k = 1000000 }) # top-k: BlazingText then returns every class
-      training_image     = one(data.aws_sagemaker_prebuilt_ecr_image.blazingtext[*].registry_path)
+      channel_format          = "augmented_manifest"
+      calibration_mode        = "holdout"
+      hyperparameters         = local.blazingtext_hyperparameters
+      toolkit_hyperparameters = {}
+      model_environment       = {}
+      record_extras_json      = jsonencode({ k = 1000000 }) # top-k: BlazingText then returns every class
+      training_image          = one(data.aws_sagemaker_prebuilt_ecr_image.blazingtext[*].registry_path)
     }
     bundled = {
-      channel_format     = "jsonlines"
-      calibration_mode   = "cross_fit"
-      hyperparameters    = {}
+      channel_format   = "jsonlines"
+      calibration_mode = "cross_fit"
+      hyperparameters  = {}
+      # The training toolkit runs train.py from the archive, which arrives as the `code` channel (the
+      # toolkit cannot download it itself with network isolation); train.py copies the code into the model.
+      toolkit_hyperparameters = {
+        sagemaker_program          = "train.py"
+        sagemaker_submit_directory = "/opt/ml/input/data/code/sourcedir.tar.gz"
+      }
+      # The model server imports inference.py from the model's code/ folder.
+      model_environment = {
+        SAGEMAKER_PROGRAM                    = "inference.py"
+        SAGEMAKER_SUBMIT_DIRECTORY           = "/opt/ml/model/code"
+        SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT = "application/jsonlines"
+      }
       record_extras_json = "{}"
-      training_image     = "${aws_ecr_repository.main.repository_url}:${var.bundled_image_tag}"
+      training_image     = one(data.aws_sagemaker_prebuilt_ecr_image.scikit_learn[*].registry_path)
+    }
+    bundled_image = {
+      channel_format          = "jsonlines"
+      calibration_mode        = "cross_fit"
+      hyperparameters         = {}
+      toolkit_hyperparameters = {}
+      model_environment       = {}
+      record_extras_json      = "{}"
+      training_image          = "${aws_ecr_repository.main.repository_url}:${var.bundled_image_tag}"
     }
     custom = {
-      channel_format     = "jsonlines"
-      calibration_mode   = "holdout"
-      hyperparameters    = {}
-      record_extras_json = "{}"
-      training_image     = null
+      channel_format          = "jsonlines"
+      calibration_mode        = "holdout"
+      hyperparameters         = {}
+      toolkit_hyperparameters = {}
+      model_environment       = {}
+      record_extras_json      = "{}"
+      training_image          = null
     }
   }
   model_preset = local.model_presets[var.model_preset]
+
+  # The framework image the bundled preset runs on: its Python and library versions are those local mode
+  # runs the model with (containers/text-classifier/sagemaker/image-libraries.txt).
+  scikit_learn_image_tag = "1.4-2-py312-cpu-py3"
+  source_archive_path    = coalesce(var.source_archive_path, "${path.module}/../build/sagemaker/text-classifier-source.tar.gz")
+  source_archive_uri     = var.model_preset == "bundled" ? "s3://${module.storage.bucket_name}/${one(aws_s3_object.source_archive[*].key)}" : null
 
   training_image = coalesce(var.training_image, local.model_preset.training_image)
 
@@ -306,8 +340,8 @@ locals {
     training_instance_count  = var.training_instance_count
     training_volume_gb       = var.training_volume_gb
     max_runtime_seconds      = var.training_max_runtime_seconds
-    hyperparameters          = var.hyperparameters != null ? var.hyperparameters : local.model_preset.hyperparameters
-    model_environment        = var.model_environment
+    hyperparameters          = tomap(merge(local.model_preset.toolkit_hyperparameters, var.hyperparameters != null ? var.hyperparameters : local.model_preset.hyperparameters))
+    model_environment        = tomap(merge(local.model_preset.model_environment, var.model_environment))
     enable_network_isolation = var.enable_network_isolation
     transform_instance_type  = var.transform_instance_type
     transform_instance_count = var.transform_instance_count
@@ -316,6 +350,7 @@ locals {
     transform_record_extras  = jsondecode(var.transform_record_extras != null ? jsonencode(var.transform_record_extras) : local.model_preset.record_extras_json)
     sagemaker_role_arn       = aws_iam_role.sagemaker.arn
     volume_kms_key_id        = var.volume_kms_key_id
+    source_archive           = local.source_archive_uri
   }
 
   # --- ASL placeholders ----------------------------------------------------------------------------------

@@ -10,6 +10,24 @@ data "aws_sagemaker_prebuilt_ecr_image" "blazingtext" {
   image_tag       = "1"
 }
 
+# The region's scikit-learn framework image: the bundled preset runs the project's model on it in script mode.
+data "aws_sagemaker_prebuilt_ecr_image" "scikit_learn" {
+  count = var.model_preset == "bundled" && var.training_image == null ? 1 : 0
+
+  repository_name = "sagemaker-scikit-learn"
+  image_tag       = local.scikit_learn_image_tag
+}
+
+# The bundled preset's code, model code and embedding model (make build): keyed by its SHA-256, so a new
+# build is a new object and a running execution keeps reading the archive it started with.
+resource "aws_s3_object" "source_archive" {
+  count = var.model_preset == "bundled" ? 1 : 0
+
+  bucket = module.storage.bucket_name
+  key    = "code/text-classifier/${filesha256(local.source_archive_path)}/sourcedir.tar.gz"
+  source = local.source_archive_path
+}
+
 # --- storage --------------------------------------------------------------------------------------------
 
 module "storage" {
@@ -31,7 +49,7 @@ resource "aws_sns_topic" "main" {
   kms_master_key_id = coalesce(var.kms_key_arn, "alias/aws/sns")
 }
 
-# --- the bundled text-classifier container (model_preset = "bundled") is pushed here -------------------------
+# --- the bundled text-classifier container (model_preset = "bundled_image") is pushed here -------------------------
 
 resource "aws_ecr_repository" "main" {
   #checkov:skip=CKV_AWS_136:Encrypted with var.kms_key_arn (KMS) when given, with AES256 otherwise (ECR always encrypts at rest; checkov cannot see the conditional).

@@ -230,18 +230,24 @@ variable "sagemaker_job_prefix" {
 }
 
 variable "model_preset" {
-  description = "blazingtext: the SageMaker built-in BlazingText algorithm (augmented manifest, holdout calibration, top-k extras). bundled: the project's container (containers/text-classifier) pushed to the ECR repository this stack creates (jsonlines, cross-fit calibration). custom: your own image, everything from the variables below."
+  description = "bundled: the project's model (containers/text-classifier) on the region's prebuilt SageMaker scikit-learn image in script mode, its code from the source archive `make build` writes (jsonlines, cross-fit calibration; no Docker). bundled_image: the same model from your own image of containers/text-classifier pushed to the ECR repository this stack creates. blazingtext: the SageMaker built-in BlazingText algorithm (augmented manifest, holdout calibration, top-k extras). custom: your own image, everything from the variables below."
   type        = string
-  default     = "blazingtext"
+  default     = "bundled"
 
   validation {
-    condition     = contains(["blazingtext", "bundled", "custom"], var.model_preset)
-    error_message = "model_preset must be blazingtext, bundled or custom."
+    condition     = contains(["bundled", "bundled_image", "blazingtext", "custom"], var.model_preset)
+    error_message = "model_preset must be bundled, bundled_image, blazingtext or custom."
   }
 }
 
+variable "source_archive_path" {
+  description = "The bundled preset's source archive. Null: build/sagemaker/text-classifier-source.tar.gz in the repository (what `make build` writes)."
+  type        = string
+  default     = null
+}
+
 variable "training_image" {
-  description = "Training image URI. Null: BlazingText for the region (blazingtext preset) or <ECR repository>:<bundled_image_tag> (bundled preset). Required with the custom preset."
+  description = "Training image URI. Null: the region's scikit-learn framework image (bundled preset), BlazingText for the region (blazingtext preset) or <ECR repository>:<bundled_image_tag> (bundled_image preset). Required with the custom preset."
   type        = string
   default     = null
 
@@ -267,7 +273,7 @@ variable "inference_image" {
 }
 
 variable "bundled_image_tag" {
-  description = "Tag of the bundled container image in the ECR repository (bundled preset). The repository's tags are immutable: push a new tag for a new build rather than overwriting one."
+  description = "Tag of the bundled container image in the ECR repository (bundled_image preset). The repository's tags are immutable: push a new tag for a new build rather than overwriting one."
   type        = string
   default     = "0.1.0"
 
@@ -304,7 +310,7 @@ variable "model_channel_format" {
 }
 
 variable "calibration_mode" {
-  description = "holdout: the validation items are never trained on. cross_fit: they are trained on too, each tagged with a fold the container must predict out-of-fold (the bundled container does). Null: the preset's (cross_fit for bundled, holdout otherwise)."
+  description = "holdout: the validation items are never trained on. cross_fit: they are trained on too, each tagged with a fold the container must predict out-of-fold (the bundled container does). Null: the preset's (cross_fit for bundled and bundled_image, holdout otherwise)."
   type        = string
   default     = null
 
@@ -316,7 +322,7 @@ variable "calibration_mode" {
     # Augmented manifests carry only the attributes listed in AttributeNames: a container could not see the
     # fold of a cross-fit item, so it would predict items it was trained on and the calibration would lie.
     condition = (
-      coalesce(var.calibration_mode, var.model_preset == "bundled" ? "cross_fit" : "holdout") == "holdout" ||
+      coalesce(var.calibration_mode, contains(["bundled", "bundled_image"], var.model_preset) ? "cross_fit" : "holdout") == "holdout" ||
       coalesce(var.model_channel_format, var.model_preset == "blazingtext" ? "augmented_manifest" : "jsonlines") == "jsonlines"
     )
     error_message = "calibration_mode cross_fit needs model_channel_format jsonlines: with augmented_manifest the container cannot see the fold of a cross-fit item. Use holdout."

@@ -37,6 +37,7 @@ MODEL_CONFIG = {  # what Terraform writes into MODEL_CONFIG for the bundled cont
     "transform_record_extras": {},
     "sagemaker_role_arn": "arn:aws:iam::123456789012:role/active-labeling-sagemaker",
     "volume_kms_key_id": None,
+    "source_archive": None,
 }
 
 BUCKET = "labeling-bucket"

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 from labeling_common.manifest import HUMAN, label_state
 from labeling_common.model_config import FOLD_KEY, TextFetcher, fold_of, model_line, tags
 
+CODE_CHANNEL = "code"
+
 
 def training_lines(
     records: Iterable[dict],
@@ -67,6 +69,27 @@ def _channel(name: str, uri: str, model: dict) -> dict:
     }
 
 
+def _code_channel(model: dict) -> list[dict]:
+    """Script mode: the source archive as a channel, so a job with network isolation reads its code from
+    /opt/ml/input/data/code/ (the framework toolkit cannot download it from S3 itself)."""
+    if not model["source_archive"]:
+        return []
+    return [
+        {
+            "ChannelName": CODE_CHANNEL,
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": model["source_archive"],
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
+            "InputMode": "File",
+            "CompressionType": "None",
+        }
+    ]
+
+
 def training_request(
     model: dict,
     *,
@@ -93,7 +116,7 @@ def training_request(
         },
         "RoleArn": model["sagemaker_role_arn"],
         "HyperParameters": dict(model["hyperparameters"]),
-        "InputDataConfig": [_channel(name, uri, model) for name, uri in channels.items()],
+        "InputDataConfig": [_channel(name, uri, model) for name, uri in channels.items()] + _code_channel(model),
         "OutputDataConfig": output,
         "ResourceConfig": resources,
         "StoppingCondition": {"MaxRuntimeInSeconds": model["max_runtime_seconds"]},

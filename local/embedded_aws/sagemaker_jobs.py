@@ -26,6 +26,7 @@ import tarfile
 import time
 import traceback
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -134,19 +135,35 @@ def container_environment() -> dict[str, str]:
     return env
 
 
-def container_dir(image: str) -> Path:
+@dataclass(frozen=True)
+class LocalImage:
+    """Where an image's `train` and `serve` live, and the interpreter that runs them."""
+
+    directory: Path
+    python: str
+
+
+def local_image(image: str) -> LocalImage:
+    """The config's "images" entry for the image's repository: a directory (run by container_python), or
+    {"dir": ..., "python": ...} for an image whose Python differs (a framework image's stand-in)."""
     images = STATE.config().get("images") or {}
     repo = repository_name(image)
-    path = images.get(repo)
-    if not path:
+    entry = images.get(repo)
+    if not entry:
         raise JobFailure(
             f"ClientError: image {image} is not available in local mode: map repository {repo!r} to a "
             "container directory in the embedded AWS config key 'images'"
         )
-    p = Path(path)
+    path, python = (entry.get("dir"), entry.get("python")) if isinstance(entry, dict) else (entry, None)
+    p = Path(str(path))
     if not p.is_dir():
         raise JobFailure(f"ClientError: image {image} is not available in local mode: {p} is not a directory")
-    return p
+    if python and not Path(python).is_file():
+        raise JobFailure(
+            f"ClientError: image {image} is not available in local mode: its interpreter {python} is missing "
+            "(make sagemaker-sklearn-image builds the scikit-learn image's)"
+        )
+    return LocalImage(p, str(python) if python else container_python())
 
 
 def container_python() -> str:
@@ -323,7 +340,8 @@ def run_training_job(job: Any) -> None:
     log_path = STATE.path("logs", "sagemaker", "TrainingJobs", f"{name}.log")
     peak_mb: float | None = None
     try:
-        directory = container_dir(job.algorithm_specification.get("TrainingImage", ""))
+        image = local_image(job.algorithm_specification.get("TrainingImage", ""))
+        directory = image.directory
         for sub in ("input/config", "input/data", "model", "output/data", "code"):
             (opt_ml / sub).mkdir(parents=True, exist_ok=True)
         _transition(job, "Downloading", "Downloading input data")
@@ -377,7 +395,7 @@ def run_training_job(job: Any) -> None:
             log.write(f"--- training job {name} started {utc_now_iso()} ({directory}/train)\n".encode())
             log.flush()
             result = procs.run(
-                procs.measured([container_python(), str(directory / "train")], job_dir / "peak_kb"),
+                procs.measured([image.python, str(directory / "train")], job_dir / "peak_kb"),
                 timeout=max_runtime,
                 grace=float(STATE.config().get("stop_grace_seconds") or 0),
                 cwd=str(directory),
@@ -507,12 +525,12 @@ def _maybe_json(text: str) -> Any:
 
 
 class _Server:
-    def __init__(self, directory: Path, env: dict[str, str], port: int, log: Any, peak_file: Path):
+    def __init__(self, image: LocalImage, env: dict[str, str], port: int, log: Any, peak_file: Path):
         self.port = port
         self.peak_file = peak_file
         self.proc = procs.spawn(
-            procs.measured([container_python(), str(directory / "serve")], peak_file),
-            cwd=str(directory),
+            procs.measured([image.python, str(image.directory / "serve")], peak_file),
+            cwd=str(image.directory),
             env=env,
             stdout=log,
             stderr=log,
@@ -633,7 +651,8 @@ def run_transform_job(job: Any, model: Any) -> None:
     n_objects = n_records = 0
     try:
         container = model.primary_container or (model.containers[0] if model.containers else {})
-        directory = container_dir(container.get("Image", ""))
+        image = local_image(container.get("Image", ""))
+        directory = image.directory
         (opt_ml / "model").mkdir(parents=True)
         if container.get("ModelDataUrl"):
             _extract_tar_gz(read_uri(container["ModelDataUrl"]), opt_ml / "model")
@@ -658,7 +677,7 @@ def run_transform_job(job: Any, model: Any) -> None:
         with open(log_path, "ab") as log:
             log.write(f"--- transform job {name} started {utc_now_iso()} ({directory}/serve :{port})\n".encode())
             log.flush()
-            server = _Server(directory, env, port, log, job_dir / "peak_kb")
+            server = _Server(image, env, port, log, job_dir / "peak_kb")
             server.wait_ready(float(STATE.config().get("serve_start_timeout_seconds") or 120))
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
             try:

@@ -28,10 +28,18 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "lambda_python": {},
     # At most this many Lambda subprocesses at once (0 = no limit, like Lambda's default).
     "lambda_max_concurrency": 0,
-    # Image repository name -> local container directory (with executables `train` and `serve`).
+    # Image repository name -> local container directory (with executables `train` and `serve`), or
+    # {"dir": ..., "python": ...} for an image whose interpreter differs from container_python.
+    # text-classifier: the bundled_image preset's own image.
+    # sagemaker-scikit-learn: the region's scikit-learn framework image (bundled preset), run by its stand-in
+    # with that image's Python and libraries (make sagemaker-sklearn-image).
     # blazingtext: the region's BlazingText algorithm image (blazingtext preset), run by its local stand-in.
     "images": {
         "text-classifier": str(REPO_ROOT / "containers" / "text-classifier"),
+        "sagemaker-scikit-learn": {
+            "dir": str(REPO_ROOT / "containers" / "sklearn-framework-standin"),
+            "python": str(REPO_ROOT / "build" / "sagemaker-sklearn-image" / "bin" / "python"),
+        },
         "blazingtext": str(REPO_ROOT / "containers" / "blazingtext-standin"),
     },
     # Environment added to every container process (train and serve). The defaults give the bundled container

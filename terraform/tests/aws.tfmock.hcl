@@ -23,11 +23,22 @@ mock_data "aws_partition" {
   }
 }
 
-mock_data "aws_sagemaker_prebuilt_ecr_image" {
-  defaults = {
+# The provider computes these paths from a static table (no API call); the mock gives us-east-1's.
+override_data {
+  target = data.aws_sagemaker_prebuilt_ecr_image.blazingtext
+  values = {
     registry_id   = "811284229777"
     registry_path = "811284229777.dkr.ecr.us-east-1.amazonaws.com/blazingtext:1"
     id            = "811284229777"
+  }
+}
+
+override_data {
+  target = data.aws_sagemaker_prebuilt_ecr_image.scikit_learn
+  values = {
+    registry_id   = "683313688378"
+    registry_path = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-py312-cpu-py3"
+    id            = "683313688378"
   }
 }
 

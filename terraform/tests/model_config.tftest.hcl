@@ -11,8 +11,104 @@ variables {
   region = "us-east-1"
 }
 
-run "blazingtext_default" {
+run "bundled_default" {
   command = plan
+
+  assert {
+    condition = (
+      output.model_config.training_image == "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-py312-cpu-py3" &&
+      output.model_config.inference_image == output.model_config.training_image &&
+      output.model_config.channel_format == "jsonlines" &&
+      output.model_config.calibration_mode == "cross_fit" &&
+      output.model_config.enable_network_isolation == true &&
+      output.model_config.transform_batch_strategy == "MultiRecord" &&
+      output.model_config.volume_kms_key_id == null &&
+      jsonencode(output.model_config.transform_record_extras) == "{}" &&
+      output.model_config.sagemaker_role_arn == "arn:aws:iam::123456789012:role/active-labeling-sagemaker"
+    )
+    error_message = "The default must be the project's model on the region's scikit-learn image: ${jsonencode(output.model_config)}"
+  }
+
+  assert {
+    condition = (
+      data.aws_sagemaker_prebuilt_ecr_image.scikit_learn[0].repository_name == "sagemaker-scikit-learn" &&
+      data.aws_sagemaker_prebuilt_ecr_image.scikit_learn[0].image_tag == "1.4-2-py312-cpu-py3" &&
+      length(data.aws_sagemaker_prebuilt_ecr_image.blazingtext) == 0
+    )
+    error_message = "The bundled preset runs on the region's scikit-learn 1.4-2 image for Python 3.12 (the versions local mode runs with)."
+  }
+
+  assert {
+    # Script mode: train.py from the archive, which arrives as the `code` channel (network isolation).
+    condition = output.model_config.hyperparameters == tomap({
+      sagemaker_program          = "train.py"
+      sagemaker_submit_directory = "/opt/ml/input/data/code/sourcedir.tar.gz"
+    })
+    error_message = "The bundled preset must name its entry point and the code channel's archive: ${jsonencode(output.model_config.hyperparameters)}"
+  }
+
+  assert {
+    condition = output.model_config.model_environment == tomap({
+      SAGEMAKER_PROGRAM                    = "inference.py"
+      SAGEMAKER_SUBMIT_DIRECTORY           = "/opt/ml/model/code"
+      SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT = "application/jsonlines"
+    })
+    error_message = "The model server must import inference.py from the model's code/ folder: ${jsonencode(output.model_config.model_environment)}"
+  }
+
+  assert {
+    # The archive make build wrote, uploaded under its own SHA-256, and named in MODEL_CONFIG.
+    condition = (
+      aws_s3_object.source_archive[0].source == "./../build/sagemaker/text-classifier-source.tar.gz" &&
+      aws_s3_object.source_archive[0].bucket == module.storage.bucket_name &&
+      aws_s3_object.source_archive[0].key == "code/text-classifier/${filesha256("${path.module}/../build/sagemaker/text-classifier-source.tar.gz")}/sourcedir.tar.gz" &&
+      output.model_config.source_archive == "s3://${module.storage.bucket_name}/${aws_s3_object.source_archive[0].key}"
+    )
+    error_message = "The source archive must be uploaded keyed by its hash and named in MODEL_CONFIG: ${jsonencode(output.model_config.source_archive)}"
+  }
+
+  assert {
+    condition = toset(keys(output.model_config)) == toset([
+      "training_image", "inference_image", "channel_format", "calibration_mode", "cross_fit_folds",
+      "training_instance_type", "training_instance_count", "training_volume_gb", "max_runtime_seconds",
+      "hyperparameters", "model_environment", "enable_network_isolation", "transform_instance_type",
+      "transform_instance_count", "transform_batch_strategy", "transform_max_payload_mb",
+      "transform_record_extras", "sagemaker_role_arn", "volume_kms_key_id", "source_archive",
+    ])
+    error_message = "MODEL_CONFIG must have exactly the properties of schemas/model-config.schema.json."
+  }
+
+  assert {
+    condition     = jsondecode(module.lambda["prepare_training"].environment.MODEL_CONFIG) == jsondecode(jsonencode(output.model_config))
+    error_message = "PrepareTraining's MODEL_CONFIG must be the model_config output."
+  }
+}
+
+run "bundled_hyperparameters_add_to_the_toolkit_settings" {
+  command = plan
+
+  variables {
+    hyperparameters   = { random_state = "0" }
+    model_environment = { OMP_NUM_THREADS = "2" }
+  }
+
+  assert {
+    condition = (
+      output.model_config.hyperparameters["random_state"] == "0" &&
+      output.model_config.hyperparameters["sagemaker_program"] == "train.py" &&
+      output.model_config.model_environment["OMP_NUM_THREADS"] == "2" &&
+      output.model_config.model_environment["SAGEMAKER_PROGRAM"] == "inference.py"
+    )
+    error_message = "Hyperparameters and model environment variables must add to the script-mode settings, not replace them."
+  }
+}
+
+run "blazingtext" {
+  command = plan
+
+  variables {
+    model_preset = "blazingtext"
+  }
 
   assert {
     condition = (
@@ -26,7 +122,7 @@ run "blazingtext_default" {
       output.model_config.volume_kms_key_id == null &&
       output.model_config.sagemaker_role_arn == "arn:aws:iam::123456789012:role/active-labeling-sagemaker"
     )
-    error_message = "The default must be a consistent BlazingText setup: ${jsonencode(output.model_config)}"
+    error_message = "The blazingtext preset must be a consistent BlazingText setup: ${jsonencode(output.model_config)}"
   }
 
   assert {
@@ -42,21 +138,9 @@ run "blazingtext_default" {
     condition     = jsonencode(output.model_config.transform_record_extras) == "{\"k\":1000000}"
     error_message = "BlazingText needs {\"k\": 1000000} (a number) in every transform line: ${jsonencode(output.model_config.transform_record_extras)}"
   }
-
   assert {
-    condition = toset(keys(output.model_config)) == toset([
-      "training_image", "inference_image", "channel_format", "calibration_mode", "cross_fit_folds",
-      "training_instance_type", "training_instance_count", "training_volume_gb", "max_runtime_seconds",
-      "hyperparameters", "model_environment", "enable_network_isolation", "transform_instance_type",
-      "transform_instance_count", "transform_batch_strategy", "transform_max_payload_mb",
-      "transform_record_extras", "sagemaker_role_arn", "volume_kms_key_id",
-    ])
-    error_message = "MODEL_CONFIG must have exactly the properties of schemas/model-config.schema.json."
-  }
-
-  assert {
-    condition     = jsondecode(module.lambda["prepare_training"].environment.MODEL_CONFIG) == jsondecode(jsonencode(output.model_config))
-    error_message = "PrepareTraining's MODEL_CONFIG must be the model_config output."
+    condition     = output.model_config.source_archive == null && length(aws_s3_object.source_archive) == 0
+    error_message = "Only the bundled preset ships a source archive."
   }
 }
 
@@ -64,6 +148,7 @@ run "blazingtext_pinned_image" {
   command = plan
 
   variables {
+    model_preset    = "blazingtext"
     training_image  = "811284229777.dkr.ecr.us-east-1.amazonaws.com/blazingtext:latest"
     hyperparameters = { mode = "supervised", epochs = "10", min_count = "1" }
   }
@@ -78,11 +163,11 @@ run "blazingtext_pinned_image" {
   }
 }
 
-run "bundled" {
+run "bundled_image" {
   command = plan
 
   variables {
-    model_preset           = "bundled"
+    model_preset           = "bundled_image"
     training_instance_type = "ml.m5.large"
     hyperparameters        = { random_state = "0" }
   }
@@ -97,7 +182,7 @@ run "bundled" {
       output.model_config.training_instance_type == "ml.m5.large" &&
       jsonencode(output.model_config.transform_record_extras) == "{}"
     )
-    error_message = "The bundled preset uses this stack's ECR repository, jsonlines, cross-fit calibration and no extras: ${jsonencode(output.model_config)}"
+    error_message = "The bundled_image preset uses this stack's ECR repository, jsonlines, cross-fit calibration and no extras: ${jsonencode(output.model_config)}"
   }
 }
 

@@ -356,6 +356,7 @@ run "blazingtext_with_jsonlines" {
   command = plan
 
   variables {
+    model_preset         = "blazingtext"
     model_channel_format = "jsonlines"
   }
 
@@ -376,6 +377,7 @@ run "cross_fit_with_blazingtext" {
   command = plan
 
   variables {
+    model_preset     = "blazingtext"
     calibration_mode = "cross_fit"
   }
 
@@ -451,6 +453,7 @@ run "blazingtext_on_two_instances" {
   command = plan
 
   variables {
+    model_preset            = "blazingtext"
     training_instance_count = 2
   }
 

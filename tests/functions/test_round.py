@@ -102,6 +102,23 @@ def test_blazingtext_channels_are_augmented_manifests_in_pipe_mode(round_start, 
     assert train["RecordWrapperType"] == "RecordIO"
 
 
+def test_script_mode_reads_its_source_archive_from_a_code_channel(round_start, lambda_context, monkeypatch):
+    """A framework image with network isolation cannot fetch its code: it arrives as a File-mode channel."""
+    workspace, config, state, _ = round_start
+    archive = "s3://labeling-bucket/code/text-classifier/abc123/sourcedir.tar.gz"
+    monkeypatch.setenv("MODEL_CONFIG", json.dumps({**MODEL_CONFIG, "source_archive": archive}))
+    state = create_validation_set({"config": config, "progress": state}, lambda_context)
+    request = prepare_training({"config": config, "progress": state}, lambda_context)["request"]
+    channels = {c["ChannelName"]: c for c in request["InputDataConfig"]}
+    assert set(channels) == {"train", "code"} and request["AlgorithmSpecification"]["TrainingInputMode"] == "File"
+    assert channels["code"]["DataSource"]["S3DataSource"] == {
+        "S3DataType": "S3Prefix",
+        "S3Uri": archive,
+        "S3DataDistributionType": "FullyReplicated",
+    }
+    assert channels["code"]["InputMode"] == "File"
+
+
 def test_a_bad_model_config_is_an_invalid_event(round_start, lambda_context, monkeypatch):
     workspace, config, state, _ = round_start
     monkeypatch.setenv("MODEL_CONFIG", json.dumps({**MODEL_CONFIG, "channel_format": "augmented_manifest"}))

@@ -51,7 +51,7 @@ def _verbose_plans(terraform, test_file: str) -> dict[str, dict]:
 def model_config_plans(terraform):
     require_lambda_packages()
     plans = _verbose_plans(terraform, "tests/model_config.tftest.hcl")
-    assert set(plans) >= {"blazingtext_default", "bundled", "custom"}, sorted(plans)
+    assert set(plans) >= {"bundled_default", "bundled_image", "blazingtext", "custom"}, sorted(plans)
     return plans
 
 
@@ -75,9 +75,7 @@ def test_model_config_of_every_preset_matches_the_schema(model_config_plans):
 
 
 def test_blazingtext_extras_keep_their_json_type(model_config_plans):
-    deployed = json.loads(
-        _lambda_environment(model_config_plans["blazingtext_default"], "prepare_training")["MODEL_CONFIG"]
-    )
+    deployed = json.loads(_lambda_environment(model_config_plans["blazingtext"], "prepare_training")["MODEL_CONFIG"])
     assert deployed["transform_record_extras"] == {"k": 1000000}
     assert isinstance(deployed["transform_record_extras"]["k"], int)
 

@@ -15,6 +15,7 @@ import sys
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,11 @@ class TrainingError(Exception):
     """An error in the job's input (hyperparameters, channels, lines): reported as is."""
 
 
-def read_hyperparameters(path: Path) -> Params:
+# In script mode (the SageMaker framework images) hyperparameters.json also holds the toolkit's own settings.
+TOOLKIT_PREFIX = "sagemaker_"
+
+
+def read_hyperparameters(path: Path, *, script_mode: bool = False) -> Params:
     if not path.exists():
         LOG.info("no %s: default hyperparameters", path)
         return parse({})
@@ -44,6 +49,8 @@ def read_hyperparameters(path: Path) -> Params:
         raw = json.loads(path.read_text(encoding="utf-8") or "{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise TrainingError(f"{path} is not valid JSON: {exc}") from None
+    if script_mode and isinstance(raw, dict):
+        raw = {key: value for key, value in raw.items() if not str(key).startswith(TOOLKIT_PREFIX)}
     try:
         return parse(raw)
     except HyperparameterError as exc:
@@ -147,9 +154,9 @@ def accuracy(bundle: Bundle, examples: list[Example], *, out_of_fold: bool = Fal
     return sum(int(p) == e.label for p, e in zip(predicted, examples, strict=True)) / len(examples)
 
 
-def run() -> dict[str, Any]:
+def run(*, script_mode: bool = False) -> dict[str, Any]:
     started = time.perf_counter()
-    params = read_hyperparameters(paths.hyperparameters_file())
+    params = read_hyperparameters(paths.hyperparameters_file(), script_mode=script_mode)
     LOG.info("hyperparameters: %s", json.dumps(params.to_json(), sort_keys=True))
     train = read_channel("train", required=True)
     validation = read_channel("validation", required=False)
@@ -215,11 +222,15 @@ def _write_failure(message: str) -> None:
         LOG.error("cannot write the failure file %s: %s", paths.failure_file(), exc)
 
 
-def main() -> int:
-    """Arguments are ignored: SageMaker runs the image with the single argument `train`."""
+def main(*, script_mode: bool = False, after: Callable[[], None] | None = None) -> int:
+    """Arguments are ignored: SageMaker runs the image with the single argument `train` (in script mode, the
+    toolkit passes the hyperparameters as arguments too; they are read from the same file). `after` runs once
+    the model is written; its errors fail the job like training's."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
-        run()
+        run(script_mode=script_mode)
+        if after is not None:
+            after()
     except TrainingError as exc:
         LOG.error("training failed: %s", exc)
         _write_failure(f"Invalid training input: {exc}")
