@@ -23,6 +23,7 @@ EMBEDDING_MODEL := build/embedding-model
 SAGEMAKER_DIR := containers/text-classifier/sagemaker
 SOURCE_ARCHIVE := build/sagemaker/text-classifier-source.tar.gz
 VENDOR_WHEELS := build/sagemaker/vendor-wheels
+INSTALL_WHEELS := build/sagemaker/install-wheels
 SKLEARN_IMAGE_VENV := build/sagemaker-sklearn-image
 # The scikit-learn framework image's Python and platform (Ubuntu 24.04, x86_64), for what the archive vendors.
 SKLEARN_IMAGE_PYTHON := 3.12
@@ -94,6 +95,7 @@ pin-hashes: $(VENV)/.installed ## Re-pin the --hash lines of the Lambda and cont
 	$(call pin-hashes,containers/text-classifier/requirements.txt,$(CONTAINER_PYTHON),$(CONTAINER_PLATFORMS))
 	$(call pin-hashes,$(SAGEMAKER_DIR)/vendor.txt,$(SKLEARN_IMAGE_PYTHON),$(SKLEARN_IMAGE_PLATFORMS))
 	$(call pin-hashes,$(SAGEMAKER_DIR)/image-libraries.txt,$(SKLEARN_IMAGE_PYTHON),$(SKLEARN_IMAGE_PLATFORMS))
+	$(call pin-hashes,$(SAGEMAKER_DIR)/install-wheels.txt,$(SKLEARN_IMAGE_PYTHON),$(SKLEARN_IMAGE_PLATFORMS))
 
 .PHONY: wheelhouse
 wheelhouse: $(WHEELHOUSE)/.done ## Download the Lambda runtime's third-party wheels
@@ -120,18 +122,20 @@ embedding-model: $(EMBEDDING_MODEL)/.done ## Export all-MiniLM-L6-v2 to ONNX und
 
 # The bundled preset's script-mode source archive (build_source_archive.py): code, embedding model, and the
 # wheels the scikit-learn image lacks, for its Python. Byte-reproducible; Terraform uploads it by its hash.
-$(VENDOR_WHEELS)/.done: $(SAGEMAKER_DIR)/vendor.txt | $(VENV)/.installed
-	rm -rf $(VENDOR_WHEELS) && mkdir -p $(VENDOR_WHEELS)
+$(VENDOR_WHEELS)/.done: $(SAGEMAKER_DIR)/vendor.txt $(SAGEMAKER_DIR)/install-wheels.txt | $(VENV)/.installed
+	rm -rf $(VENDOR_WHEELS) $(INSTALL_WHEELS) && mkdir -p $(VENDOR_WHEELS) $(INSTALL_WHEELS)
 	$(PIP) download --quiet --disable-pip-version-check --no-deps --only-binary=:all: --require-hashes \
 	  --platform $(subst +, --platform ,$(SKLEARN_IMAGE_PLATFORMS)) --python-version $(SKLEARN_IMAGE_PYTHON) \
 	  --implementation cp -r $(SAGEMAKER_DIR)/vendor.txt -d $(VENDOR_WHEELS)
+	$(PIP) download --quiet --disable-pip-version-check --no-deps --only-binary=:all: --require-hashes \
+	  --python-version $(SKLEARN_IMAGE_PYTHON) --implementation cp -r $(SAGEMAKER_DIR)/install-wheels.txt -d $(INSTALL_WHEELS)
 	touch $@
 
 $(SOURCE_ARCHIVE): $(wildcard containers/text-classifier/text_classifier/*.py) $(SAGEMAKER_DIR)/train.py \
 		$(SAGEMAKER_DIR)/inference.py $(SAGEMAKER_DIR)/image-libraries.txt containers/text-classifier/build_source_archive.py \
 		functions/build_zip.py $(VENDOR_WHEELS)/.done $(EMBEDDING_MODEL)/.done
 	$(PY) containers/text-classifier/build_source_archive.py --vendor-wheels $(VENDOR_WHEELS) \
-	  --embedding-model $(EMBEDDING_MODEL) --out $@
+	  --embedding-model $(EMBEDDING_MODEL) --install-wheels $(INSTALL_WHEELS) --out $@
 
 .PHONY: source-archive
 source-archive: $(SOURCE_ARCHIVE) ## Build the bundled preset's SageMaker source archive

@@ -19,13 +19,20 @@ data "aws_sagemaker_prebuilt_ecr_image" "scikit_learn" {
 }
 
 # The bundled preset's code, model code and embedding model (make build): keyed by its SHA-256, so a new
-# build is a new object and a running execution keeps reading the archive it started with.
+# build is a new object, and training jobs started after an apply read the new archive.
 resource "aws_s3_object" "source_archive" {
   count = var.model_preset == "bundled" ? 1 : 0
 
   bucket = module.storage.bucket_name
-  key    = "code/text-classifier/${filesha256(local.source_archive_path)}/sourcedir.tar.gz"
+  key    = "code/text-classifier/${fileexists(local.source_archive_path) ? filesha256(local.source_archive_path) : "missing"}/sourcedir.tar.gz"
   source = local.source_archive_path
+
+  lifecycle {
+    precondition {
+      condition     = fileexists(local.source_archive_path)
+      error_message = "The bundled preset's source archive ${local.source_archive_path} is missing: run `make build` first."
+    }
+  }
 }
 
 # --- storage --------------------------------------------------------------------------------------------

@@ -389,13 +389,13 @@ variable "training_max_runtime_seconds" {
 }
 
 variable "hyperparameters" {
-  description = "Training hyperparameters (strings, as SageMaker takes them). Null: the preset's - for blazingtext the AWS sample's supervised settings (see README), {} otherwise."
+  description = "Training hyperparameters (strings, as SageMaker takes them). Null: the preset's - for blazingtext the AWS sample's supervised settings (see README), {} otherwise. The bundled preset adds its two script-mode settings (sagemaker_program, sagemaker_submit_directory)."
   type        = map(string)
   default     = null
 
   validation {
-    condition     = var.hyperparameters == null || length(coalesce(var.hyperparameters, {})) <= 100
-    error_message = "SageMaker accepts at most 100 hyperparameters."
+    condition     = var.hyperparameters == null || length(coalesce(var.hyperparameters, {})) <= 98
+    error_message = "SageMaker accepts at most 100 hyperparameters; the bundled preset adds two of its own, so at most 98 here."
   }
   validation {
     condition     = alltrue([for k, v in coalesce(var.hyperparameters, {}) : length(k) <= 256 && length(v) <= 2500])
@@ -404,13 +404,13 @@ variable "hyperparameters" {
 }
 
 variable "model_environment" {
-  description = "Environment variables of the SageMaker model container (batch transform)."
+  description = "Environment variables of the SageMaker model container (batch transform). The bundled preset adds its script-mode settings (SAGEMAKER_PROGRAM, ...; see README); these win on a shared name."
   type        = map(string)
   default     = {}
 
   validation {
-    condition     = length(var.model_environment) <= 100 && alltrue([for k, v in var.model_environment : can(regex("^[a-zA-Z_][a-zA-Z0-9_]*$", k)) && length(k) <= 1024 && length(v) <= 1024])
-    error_message = "model_environment: at most 100 variables, names [a-zA-Z_][a-zA-Z0-9_]*, values at most 1024 characters."
+    condition     = length(var.model_environment) <= 93 && alltrue([for k, v in var.model_environment : can(regex("^[a-zA-Z_][a-zA-Z0-9_]*$", k)) && length(k) <= 1024 && length(v) <= 1024])
+    error_message = "model_environment: at most 93 variables (the bundled preset adds 7 of its own; a SageMaker model takes 100), names [a-zA-Z_][a-zA-Z0-9_]*, values at most 1024 characters."
   }
 }
 

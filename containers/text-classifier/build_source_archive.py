@@ -10,12 +10,15 @@ carries the same files under `code/`, where the image's model server imports `in
     embedding-model/          all-MiniLM-L6-v2 as ONNX (make embedding-model)
     vendor/                   what the image lacks (sagemaker/vendor.txt: onnxruntime, tokenizers, ...), the
                               wheels for CPython 3.12 on x86_64 unpacked as pip installs them
+    wheels/                   the build backend the model server's start-up `pip install` of the code folder
+                              needs (sagemaker/install-wheels.txt), found through PIP_FIND_LINKS
 
-so a job installs nothing and downloads nothing (it works with network isolation). Same inputs -> same bytes:
+so a job downloads nothing (it works with network isolation). Same inputs -> same bytes:
 entries sorted, fixed owner, mode and timestamp, gzip without name or time (Terraform keys the S3 object by
 the archive's SHA-256). Written to a temporary file and renamed.
 
-    python containers/text-classifier/build_source_archive.py --vendor-wheels DIR --embedding-model DIR --out FILE
+    python containers/text-classifier/build_source_archive.py --vendor-wheels DIR --embedding-model DIR \
+        --install-wheels DIR --out FILE
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ FIXED_MTIME = 315532800  # 1980-01-01, as in the Lambda zips
 EMBEDDING_FILES = ("model.onnx", "tokenizer.json", "embedding-model.json")
 
 
-def source_files(vendor_wheels: Path, embedding_model: Path) -> Iterator[tuple[str, bytes]]:
+def source_files(vendor_wheels: Path, embedding_model: Path, install_wheels: Path) -> Iterator[tuple[str, bytes]]:
     for name in ("train.py", "inference.py", "image-libraries.txt"):
         yield name, (CONTAINER / "sagemaker" / name).read_bytes()
     for path in sorted((CONTAINER / "text_classifier").glob("*.py")):
@@ -50,11 +53,13 @@ def source_files(vendor_wheels: Path, embedding_model: Path) -> Iterator[tuple[s
         yield f"embedding-model/{name}", path.read_bytes()
     for name, data in wheel_files(vendor_wheels):
         yield f"vendor/{name}", data
+    for path in sorted(install_wheels.glob("*.whl")):
+        yield f"wheels/{path.name}", path.read_bytes()
 
 
-def build(vendor_wheels: Path, embedding_model: Path, output: Path) -> None:
+def build(vendor_wheels: Path, embedding_model: Path, install_wheels: Path, output: Path) -> None:
     entries: dict[str, bytes] = {}
-    for name, data in source_files(vendor_wheels, embedding_model):
+    for name, data in source_files(vendor_wheels, embedding_model, install_wheels):
         if name in entries and entries[name] != data:
             raise SystemExit(f"two different files want the archive path {name}")
         entries[name] = data
@@ -83,9 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vendor-wheels", type=Path, required=True, help="the wheels of sagemaker/vendor.txt")
     parser.add_argument("--embedding-model", type=Path, required=True, help="make embedding-model's output")
+    parser.add_argument("--install-wheels", type=Path, required=True, help="the wheels of sagemaker/install-wheels.txt")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    build(args.vendor_wheels, args.embedding_model, args.out)
+    build(args.vendor_wheels, args.embedding_model, args.install_wheels, args.out)
     print(f"built {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     return 0
 

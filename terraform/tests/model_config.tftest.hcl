@@ -52,6 +52,10 @@ run "bundled_default" {
       SAGEMAKER_PROGRAM                    = "inference.py"
       SAGEMAKER_SUBMIT_DIRECTORY           = "/opt/ml/model/code"
       SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT = "application/jsonlines"
+      SAGEMAKER_MODEL_SERVER_WORKERS       = "1"
+      SAGEMAKER_MODEL_SERVER_TIMEOUT       = "3600"
+      PIP_NO_INDEX                         = "1"
+      PIP_FIND_LINKS                       = "/opt/ml/code/wheels"
     })
     error_message = "The model server must import inference.py from the model's code/ folder: ${jsonencode(output.model_config.model_environment)}"
   }
@@ -82,6 +86,16 @@ run "bundled_default" {
     condition     = jsondecode(module.lambda["prepare_training"].environment.MODEL_CONFIG) == jsondecode(jsonencode(output.model_config))
     error_message = "PrepareTraining's MODEL_CONFIG must be the model_config output."
   }
+}
+
+run "bundled_without_its_archive" {
+  command = plan
+
+  variables {
+    source_archive_path = "nowhere/sourcedir.tar.gz"
+  }
+
+  expect_failures = [aws_s3_object.source_archive]
 }
 
 run "bundled_hyperparameters_add_to_the_toolkit_settings" {

@@ -22,10 +22,15 @@ ARCHIVE = REPO / "build" / "sagemaker" / "text-classifier-source.tar.gz"
 IMAGE_PYTHON = REPO / "build" / "sagemaker-sklearn-image" / "bin" / "python"
 STANDIN = REPO / "containers" / "sklearn-framework-standin"
 TOOLKIT = {"sagemaker_program": "train.py", "sagemaker_submit_directory": "/opt/ml/input/data/code/sourcedir.tar.gz"}
+# The bundled preset's model environment (terraform/locals.tf; terraform/tests check it there).
 SERVING = {
     "SAGEMAKER_PROGRAM": "inference.py",
     "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
     "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "application/jsonlines",
+    "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
+    "SAGEMAKER_MODEL_SERVER_TIMEOUT": "3600",
+    "PIP_NO_INDEX": "1",
+    "PIP_FIND_LINKS": "/opt/ml/code/wheels",
 }
 
 
@@ -72,6 +77,7 @@ def test_the_archive_is_byte_reproducible_and_holds_the_code_the_model_and_what_
     script = CONTAINER / "build_source_archive.py"
     args = ["--vendor-wheels", str(REPO / "build" / "sagemaker" / "vendor-wheels")]
     args += ["--embedding-model", str(REPO / "build" / "embedding-model")]
+    args += ["--install-wheels", str(REPO / "build" / "sagemaker" / "install-wheels")]
     for name in ("a.tar.gz", "b.tar.gz"):
         subprocess.run(
             [sys.executable, str(script), *args, "--out", str(tmp_path / name)], check=True, capture_output=True
@@ -82,6 +88,7 @@ def test_the_archive_is_byte_reproducible_and_holds_the_code_the_model_and_what_
         members = archive.getmembers()
     names = {m.name for m in members}
     assert {"train.py", "inference.py", "image-libraries.txt", "text_classifier/model.py"} <= names
+    assert any(n.startswith("wheels/setuptools-") and n.endswith(".whl") for n in names)
     assert {
         "embedding-model/model.onnx",
         "embedding-model/tokenizer.json",
@@ -136,30 +143,53 @@ class Endpoint:
         shutil.copytree(model, root / "model", dirs_exist_ok=True)
         self.port = free_port()
         env = image_env(OPT_ML_DIR=str(root), SAGEMAKER_BIND_TO_PORT=str(self.port), **SERVING)
+        self.root = root
         with open(root / "serve.log", "wb") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen([str(IMAGE_PYTHON), str(STANDIN / "serve")], env=env, stderr=log)
-        deadline = time.monotonic() + 60
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 120
         while True:
             try:
                 assert self.request("GET", "/ping")[0] == 200
                 return
             except OSError:
-                assert time.monotonic() < deadline and self.proc.poll() is None, (root / "serve.log").read_text()
+                assert time.monotonic() < deadline and self.proc.poll() is None, (self.root / "serve.log").read_text()
                 time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
 
     def request(self, method: str, path: str, body: bytes = b"", headers: dict | None = None) -> tuple[int, str, bytes]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        connection.request(method, path, body, headers or {})
-        response = connection.getresponse()
-        return response.status, response.getheader("Content-Type") or "", response.read()
+        try:
+            connection.request(method, path, body, headers or {})
+            response = connection.getresponse()
+            return response.status, response.getheader("Content-Type") or "", response.read()
+        finally:
+            connection.close()
 
 
 @pytest.fixture(scope="module")
 def endpoint(trained, tmp_path_factory):
     server = Endpoint(trained / "model", tmp_path_factory.mktemp("serve"))
     yield server
-    server.proc.terminate()
-    server.proc.wait(timeout=30)
+    server.stop()
+
+
+def test_the_servers_start_up_install_of_the_code_builds_offline(endpoint):
+    """The image's server pip-installs the code folder before importing it; with network isolation that must
+    work without an index: the build backend comes from the archive's wheels/ (PIP_FIND_LINKS, PIP_NO_INDEX).
+    The stand-in's interpreter has no setuptools, so the install succeeded only through those wheels."""
+    assert subprocess.run([str(IMAGE_PYTHON), "-c", "import setuptools"], capture_output=True).returncode != 0
+    installed = list((endpoint.root / "pip-prefix").rglob("inference.py"))
+    assert installed and (installed[0].parent / "text_classifier" / "model.py").is_file()
 
 
 def test_inference_answers_json_lines_one_line_per_record_in_order(endpoint):

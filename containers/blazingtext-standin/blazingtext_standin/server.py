@@ -95,7 +95,7 @@ def main() -> int:
     import fasttext
 
     model = fasttext.load_model(str(paths.model_dir() / "model.bin"))
-    server = ThreadingHTTPServer(("0.0.0.0", paths.port()), Handler)  # noqa: S104 - a container's port
+    server = ThreadingHTTPServer(("127.0.0.1", paths.port()), Handler)  # local mode only: this machine
     server.daemon_threads = True
     server.model = model
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
