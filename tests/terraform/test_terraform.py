@@ -51,6 +51,8 @@ def _verbose_plans(terraform, test_file: str) -> dict[str, dict]:
 def model_config_plans(terraform):
     require_lambda_packages()
     plans = _verbose_plans(terraform, "tests/model_config.tftest.hcl")
+    # A run that expects its plan to fail (a missing source archive) has no model_config to check.
+    plans = {run: plan for run, plan in plans.items() if "model_config" in plan.get("output_changes", {})}
     assert set(plans) >= {"bundled_default", "bundled_image", "blazingtext", "custom"}, sorted(plans)
     return plans
 
