@@ -13,11 +13,12 @@ file and renamed, so a failed or concurrent build never leaves a half-written zi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,27 +67,42 @@ def wheel_files(wheelhouse: Path) -> Iterator[tuple[str, bytes]]:
                     yield target, archive.read(name)
 
 
-def build(function: str, wheelhouse: Path, output: Path) -> None:
+def collect_entries(files: Iterable[tuple[str, bytes]], what: str) -> dict[str, bytes]:
+    """{path: bytes}; the same path twice is fine only with the same bytes (a wheel and our code must not
+    silently shadow each other)."""
     entries: dict[str, bytes] = {}
-    for name, data in [*wheel_files(wheelhouse), *source_files(function)]:
+    for name, data in files:
         if name in entries and entries[name] != data:
-            raise SystemExit(f"{function}: two different files want the zip path {name}")
+            raise SystemExit(f"two different files want the {what} path {name}")
         entries[name] = data
+    return entries
+
+
+@contextlib.contextmanager
+def atomic_output(output: Path) -> Iterator[object]:
+    """A binary stream whose bytes become `output` (mode 0644) only when the block ends without error: a
+    failed or concurrent build never leaves a half-written file behind."""
     output.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
     try:
-        with os.fdopen(handle, "wb") as stream, zipfile.ZipFile(stream, "w") as archive:
-            for name in sorted(entries):
-                info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
-                info.external_attr = (0o100000 | FILE_MODE) << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.create_system = 3  # Unix, whatever the build OS
-                archive.writestr(info, entries[name], compresslevel=9)
+        with os.fdopen(handle, "wb") as stream:
+            yield stream
         os.chmod(temporary, 0o644)
         os.replace(temporary, output)
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def build(function: str, wheelhouse: Path, output: Path) -> None:
+    entries = collect_entries([*wheel_files(wheelhouse), *source_files(function)], f"{function} zip")
+    with atomic_output(output) as stream, zipfile.ZipFile(stream, "w") as archive:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+            info.external_attr = (0o100000 | FILE_MODE) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, whatever the build OS
+            archive.writestr(info, entries[name], compresslevel=9)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,16 +26,15 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
-import os
 import sys
 import tarfile
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 CONTAINER = Path(__file__).resolve().parent
 sys.path.insert(0, str(CONTAINER.parents[1] / "functions"))
-from build_zip import wheel_files  # noqa: E402  (the Lambda zips unpack their wheels the same way)
+# the Lambda zips unpack their wheels, check their paths and write their file the same way
+from build_zip import atomic_output, collect_entries, wheel_files  # noqa: E402
 
 FIXED_MTIME = 315532800  # 1980-01-01, as in the Lambda zips
 EMBEDDING_FILES = ("model.onnx", "tokenizer.json", "embedding-model.json")
@@ -58,30 +57,18 @@ def source_files(vendor_wheels: Path, embedding_model: Path, install_wheels: Pat
 
 
 def build(vendor_wheels: Path, embedding_model: Path, install_wheels: Path, output: Path) -> None:
-    entries: dict[str, bytes] = {}
-    for name, data in source_files(vendor_wheels, embedding_model, install_wheels):
-        if name in entries and entries[name] != data:
-            raise SystemExit(f"two different files want the archive path {name}")
-        entries[name] = data
-    output.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
-    try:
-        with (
-            os.fdopen(handle, "wb") as stream,
-            gzip.GzipFile(filename="", mode="wb", fileobj=stream, mtime=0, compresslevel=6) as compressed,
-            tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as archive,
-        ):
-            for name in sorted(entries):
-                info = tarfile.TarInfo(name)
-                info.size, info.mtime, info.mode = len(entries[name]), FIXED_MTIME, 0o644
-                info.uid = info.gid = 0
-                info.uname = info.gname = ""
-                archive.addfile(info, io.BytesIO(entries[name]))
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, output)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    entries = collect_entries(source_files(vendor_wheels, embedding_model, install_wheels), "archive")
+    with (
+        atomic_output(output) as stream,
+        gzip.GzipFile(filename="", mode="wb", fileobj=stream, mtime=0, compresslevel=6) as compressed,
+        tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as archive,
+    ):
+        for name in sorted(entries):
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(entries[name]), FIXED_MTIME, 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            archive.addfile(info, io.BytesIO(entries[name]))
 
 
 def main(argv: list[str] | None = None) -> int:
