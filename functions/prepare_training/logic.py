@@ -40,7 +40,9 @@ def training_lines(
             yield "train", line
 
 
-def _channel(name: str, uri: str, model: dict) -> dict:
+def channel(name: str, uri: str, model: dict) -> dict:
+    """A training channel of the model's format: an augmented manifest streamed in Pipe mode (BlazingText), or
+    the JSON Lines files under the URI's prefix."""
     if model["channel_format"] == "augmented_manifest":
         return {
             "ChannelName": name,
@@ -116,7 +118,7 @@ def training_request(
         },
         "RoleArn": model["sagemaker_role_arn"],
         "HyperParameters": dict(model["hyperparameters"]),
-        "InputDataConfig": [_channel(name, uri, model) for name, uri in channels.items()] + _code_channel(model),
+        "InputDataConfig": [channel(name, uri, model) for name, uri in channels.items()] + _code_channel(model),
         "OutputDataConfig": output,
         "ResourceConfig": resources,
         "StoppingCondition": {"MaxRuntimeInSeconds": model["max_runtime_seconds"]},

@@ -9,6 +9,7 @@ import time
 import uuid
 
 import pytest
+from prepare_training.logic import channel
 
 from .embedded_aws_helpers import ROLE, create_state_machine, make_client, run_execution
 
@@ -313,23 +314,8 @@ def test_transform_batches_respect_payload_limit():
 BLAZINGTEXT = "811284229777.dkr.ecr.us-east-1.amazonaws.com/blazingtext:1"
 
 
-def _pipe_channel(name: str, uri: str) -> dict:
-    """As PrepareTraining builds a channel for the blazingtext preset."""
-    return {
-        "ChannelName": name,
-        "DataSource": {
-            "S3DataSource": {
-                "S3DataType": "AugmentedManifestFile",
-                "S3Uri": uri,
-                "S3DataDistributionType": "FullyReplicated",
-                "AttributeNames": ["source", "label"],
-            }
-        },
-        "ContentType": "application/x-recordio",
-        "RecordWrapperType": "RecordIO",
-        "InputMode": "Pipe",
-        "CompressionType": "None",
-    }
+# The blazingtext preset's channels, exactly as PrepareTraining builds them.
+AUGMENTED_MANIFEST = {"channel_format": "augmented_manifest"}
 
 
 def _wait(describe, status_key: str) -> dict:
@@ -360,8 +346,8 @@ def _train_blazingtext(server, bucket: str, train_body: bytes) -> dict:
             "buckets": "100000",
         },
         InputDataConfig=[
-            _pipe_channel("train", f"s3://{bucket}/{job}/train.jsonl"),
-            _pipe_channel("validation", f"s3://{bucket}/{job}/validation.jsonl"),
+            channel("train", f"s3://{bucket}/{job}/train.jsonl", AUGMENTED_MANIFEST),
+            channel("validation", f"s3://{bucket}/{job}/validation.jsonl", AUGMENTED_MANIFEST),
         ],
         OutputDataConfig={"S3OutputPath": f"s3://{bucket}/bt-output"},
         ResourceConfig={"InstanceCount": 1, "InstanceType": "ml.c5.xlarge", "VolumeSizeInGB": 10},
