@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Round 1 of the workflow, replicated in one process, to compare threshold searches on what they give the pool.
+
+For each label-noise level and seed: `--size` random rows of the bundled UCI News sample (4 classes, or with
+`--binary` health against everything else: 2 classes, 11% minority); a fraction `noise` of all labels is a random
+wrong class (what people would give; the true labels are kept for measuring). The first 20% are the pre-labeled
+bootstrap: they train the bundled model with `--folds` cross-fit folds and are scored out-of-fold, exactly as
+the cross_fit calibration mode does; the other 80% are the pool, scored by the full model. Each search chooses a
+threshold from the calibration items alone; printed per noise level and search: the share of the pool it
+auto-labels (mean, worst, runs with nothing) and how often the pool's auto-labels agree with the given labels
+less than the 95% target (the bound may miss in about one run in twenty).
+
+Searches: `shipped` (logic.calibrate as it is), `equal thirds` (the search before: entry points at 0, 40% and 60%
+of the tolerated errors with a third of the budget each, 50 thresholds), `single sequence` (the search before
+that: one fixed sequence from the first count a flawless record can pass, stopped at its first failure).
+
+    .venv/bin/python containers/text-classifier/experiments/round1_search.py                  # ~12 minutes
+    .venv/bin/python containers/text-classifier/experiments/round1_search.py --noise 0.02 --seeds 3 --folds 10
+    .venv/bin/python containers/text-classifier/experiments/round1_search.py --binary --size 5000
+
+Set TEXT_CLASSIFIER_EMBEDDING_MODEL=build/embedding-model (make embedding-model) and, to embed each headline
+once across runs, TEXT_CLASSIFIER_EMBEDDING_CACHE to a directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
+sys.path[:0] = [str(HERE.parent), str(REPO / "functions"), str(REPO / "functions" / "shared"), str(REPO)]
+
+import select_and_auto_label.logic as search  # noqa: E402
+
+from local.sample import UCI_CODES, Dataset, class_names, noisy_labels, read_rows  # noqa: E402
+from text_classifier.model import Example, train_bundle  # noqa: E402
+from text_classifier.params import parse  # noqa: E402
+
+TARGET = CONFIDENCE = 0.95
+Scored = list[tuple[float, bool]]
+
+
+@contextmanager
+def equal_thirds():
+    """The search as it was before its budget moved to the noisy entries."""
+    saved = search.ENTRY_POINTS, search.SEARCH_POINTS
+    search.ENTRY_POINTS = tuple(search.EntryPoint(rate, 1 / 3) for rate in (0.0, 0.4, 0.6))
+    search.SEARCH_POINTS = 50
+    try:
+        yield
+    finally:
+        search.ENTRY_POINTS, search.SEARCH_POINTS = saved
+
+
+def shipped(scored: Scored) -> float | None:
+    return search.calibrate(scored, 0, 0, TARGET, CONFIDENCE).value
+
+
+def before(scored: Scored) -> float | None:
+    with equal_thirds():
+        return search.calibrate(scored, 0, 0, TARGET, CONFIDENCE).value
+
+
+def single_sequence(scored: Scored) -> float | None:
+    """Strictest first from the first count a flawless record can pass, every max(10, n/50) items, stop at the
+    first failure."""
+    ordered = sorted(scored, key=lambda item: -item[0])
+    step, best, correct = max(10, len(ordered) // 50), None, 0
+    next_test = search.minimum_items(TARGET, CONFIDENCE)
+    for position, (score, is_correct) in enumerate(ordered, start=1):
+        correct += is_correct
+        at_boundary = position == len(ordered) or ordered[position][0] < score
+        if not at_boundary or (position < next_test and position < len(ordered)):
+            continue
+        if search.clopper_pearson_lower(correct, position, CONFIDENCE) < TARGET:
+            break
+        best, next_test = score, position + step
+    return best
+
+
+SEARCHES: dict[str, Callable[[Scored], float | None]] = {
+    "shipped": shipped,
+    "equal thirds": before,
+    "single sequence": single_sequence,
+}
+
+
+def margins(probabilities: np.ndarray) -> np.ndarray:
+    ordered = np.sort(probabilities, axis=1)
+    return ordered[:, -1] - ordered[:, -2]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--noise", type=float, nargs="+", default=[0.0, 0.01, 0.02, 0.03])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--size", type=int, default=10_000)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--binary", action="store_true", help="health against everything else")
+    args = parser.parse_args()
+    dataset = Dataset.bundled()
+    rows = read_rows(dataset)
+    names = ["other", "health"] if args.binary else class_names(dataset, rows)
+    calibration = args.size // 5
+    print(
+        "| label noise | search | pool auto-labeled (mean) | worst | runs with nothing | pool agreement < 95% |\n"
+        "|---|---|---:|---:|---:|---:|"
+    )
+    for noise in args.noise:
+        shares: dict[str, list[tuple[float, bool]]] = {name: [] for name in SEARCHES}
+        for seed in range(args.seeds):
+            chosen = random.Random(seed).sample(range(len(rows)), args.size)
+            texts = [rows[i]["title"] for i in chosen]
+            if args.binary:
+                truth = [int(rows[i]["category"] == "m") for i in chosen]
+            else:
+                truth = [names.index(UCI_CODES[rows[i]["category"]]) for i in chosen]
+            given_by_id = noisy_labels({str(i): t for i, t in zip(chosen, truth, strict=True)}, len(names), noise, seed)
+            given = np.array([given_by_id[str(i)] for i in chosen])
+            folds = [j % args.folds for j in range(calibration)]
+            labeled = zip(texts[:calibration], given[:calibration], folds, strict=True)
+            examples = [Example(t, int(y), f) for t, y, f in labeled]
+            bundle = train_bundle(examples, parse({}), len(names))
+            out_of_fold = bundle.predict_proba(texts[:calibration], folds)
+            scored = list(
+                zip(margins(out_of_fold).tolist(), (out_of_fold.argmax(1) == given[:calibration]).tolist(), strict=True)
+            )
+            pool = bundle.predict_proba(texts[calibration:])
+            pool_margin, pool_agrees = margins(pool), pool.argmax(1) == given[calibration:]
+            for name, choose in SEARCHES.items():
+                threshold = choose(scored)
+                auto = pool_margin >= threshold if threshold is not None else np.zeros(len(pool_margin), bool)
+                shares[name].append((float(auto.mean()), bool(auto.any() and pool_agrees[auto].mean() < TARGET)))
+        for name, values in shares.items():
+            covered = [share for share, _ in values]
+            print(
+                f"| {noise:.0%} | {name} | {np.mean(covered):.1%} | {min(covered):.1%} | "
+                f"{sum(share == 0 for share in covered)} of {len(values)} | {sum(miss for _, miss in values)} |",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
