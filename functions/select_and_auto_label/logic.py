@@ -166,8 +166,18 @@ def search_plan(scores: list[float], prior_items: int, target: float, confidence
         min(m, max(1, items_to_certify(target, share, rate * (1.0 - target), limit=prior_items + m) - prior_items))
         for rate in ENTRY_ERROR_RATES
     ]
-    first = entries[0]
-    count = min(SEARCH_POINTS, m - first + 1)
+    positions = spread_positions(scores, entries[0], SEARCH_POINTS)
+    weights = [0.0] * len(positions)
+    for entry in entries:
+        weights[next(j for j, position in enumerate(positions) if position >= entry)] += share
+    return SearchPlan(tuple(positions), tuple(weights))
+
+
+def spread_positions(scores: list[float], first: int, points: int) -> list[int]:
+    """Up to `points` counts evenly spread from `first` to every item (scores highest first), each moved to the
+    next boundary between distinct scores: a threshold cannot split tied items."""
+    m = len(scores)
+    count = min(points, m - first + 1)
     positions: list[int] = []
     for j in range(count):
         position = first + round((m - first) * j / max(1, count - 1))
@@ -175,10 +185,7 @@ def search_plan(scores: list[float], prior_items: int, target: float, confidence
             position += 1
         if not positions or position > positions[-1]:
             positions.append(position)
-    weights = [0.0] * len(positions)
-    for entry in entries:
-        weights[next(j for j, position in enumerate(positions) if position >= entry)] += share
-    return SearchPlan(tuple(positions), tuple(weights))
+    return positions
 
 
 def calibrate(

@@ -72,14 +72,7 @@ def noisy_entries_plan(scores: list[float], prior_items: int, target: float, con
             break
         entries = fitting
     starts = [min(m, max(1, count - prior_items)) for count in counts]
-    first, points = min(starts), min(200, m - min(starts) + 1)
-    positions: list[int] = []
-    for j in range(points):
-        position = first + round((m - first) * j / max(1, points - 1))
-        while position < m and scores[position] == scores[position - 1]:
-            position += 1
-        if not positions or position > positions[-1]:
-            positions.append(position)
+    positions = search.spread_positions(scores, min(starts), 200)
     weights = [0.0] * len(positions)
     for (_, share), start in zip(entries, starts, strict=True):
         weights[next(j for j, position in enumerate(positions) if position >= start)] += share / total * budget
