@@ -20,6 +20,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS = ROOT / "functions"
@@ -79,7 +80,7 @@ def collect_entries(files: Iterable[tuple[str, bytes]], what: str) -> dict[str, 
 
 
 @contextlib.contextmanager
-def atomic_output(output: Path) -> Iterator[object]:
+def atomic_output(output: Path) -> Iterator[BinaryIO]:
     """A binary stream whose bytes become `output` (mode 0644) only when the block ends without error: a
     failed or concurrent build never leaves a half-written file behind."""
     output.parent.mkdir(parents=True, exist_ok=True)
