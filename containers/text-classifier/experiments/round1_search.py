@@ -13,7 +13,7 @@ less than the 95% target (the bound may miss in about one run in twenty).
 Searches: `shipped` (logic.calibrate as it is: entry points at 0, 40% and 60% of the tolerated errors with a
 third of the budget each, 50 thresholds), `noisy entries` (an alternative measured and not kept: most of the
 budget on entries at 60% and 70%, 200 thresholds; it certifies more in round 1 under label noise, but a
-round 1 that certifies a little at the edge of the bound leaves later, better rounds no room: worse over whole
+round 1 that certifies a little at the edge of the bound leaves later, better rounds no room: no better over whole
 runs, see docs/efficiency.md), `single sequence` (the first search: one fixed sequence from the first count a
 flawless record can pass, stopped at its first failure).
 
@@ -52,7 +52,7 @@ Scored = list[tuple[float, bool]]
 
 # The alternative measured and not kept: entry points at 0, 40%, 60% and 70% of the tolerated errors with
 # 15/10/25/50% of the budget (an entry that cannot start within the items left gives its share to the others),
-# 200 thresholds. Better in round 1 (see the module docstring), worse over whole runs: docs/efficiency.md.
+# 200 thresholds. Better in round 1 (see the module docstring), no better over whole runs: docs/efficiency.md.
 NOISY_ENTRIES = ((0.0, 0.15), (0.4, 0.10), (0.6, 0.25), (0.7, 0.50))
 
 
