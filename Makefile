@@ -61,9 +61,12 @@ lock: ## Re-resolve requirements/dev.txt into requirements/dev.lock (every file 
 
 # --- Lambda packaging ----------------------------------------------------------------------------
 
+# Wheels only, and only the files a list names (each list pins its dependencies itself).
+PIP_DOWNLOAD = $(PIP) download --quiet --disable-pip-version-check --no-deps --only-binary=:all:
+
 $(WHEELHOUSE)/.done: functions/requirements.txt | $(VENV)/.installed
 	rm -rf $(WHEELHOUSE) && mkdir -p $(WHEELHOUSE)
-	$(PIP) download --quiet --disable-pip-version-check --no-deps --only-binary=:all: --require-hashes \
+	$(PIP_DOWNLOAD) --require-hashes \
 	  --platform $(WHEEL_PLATFORM) --python-version $(LAMBDA_PYTHON) --implementation cp \
 	  -r functions/requirements.txt -d $(WHEELHOUSE)
 	touch $@
@@ -82,7 +85,7 @@ define pin-hashes
 	rm -rf build/pin-hashes && mkdir -p build/pin-hashes
 	sed '/--hash=/d; s/ \\$$//' $(1) > build/pin-hashes/requirements.txt
 	for py in $(2); do for platform in $(3); do \
-	  $(PIP) download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+	  $(PIP_DOWNLOAD) \
 	    --platform $$(echo $$platform | sed 's/+/ --platform /g') --python-version $$py --implementation cp \
 	    -r build/pin-hashes/requirements.txt -d build/pin-hashes/$$py-$$platform; \
 	done; done
@@ -124,10 +127,10 @@ embedding-model: $(EMBEDDING_MODEL)/.done ## Export all-MiniLM-L6-v2 to ONNX und
 # wheels the scikit-learn image lacks, for its Python. Byte-reproducible; Terraform uploads it by its hash.
 $(VENDOR_WHEELS)/.done: $(SAGEMAKER_DIR)/vendor.txt $(SAGEMAKER_DIR)/install-wheels.txt | $(VENV)/.installed
 	rm -rf $(VENDOR_WHEELS) $(INSTALL_WHEELS) && mkdir -p $(VENDOR_WHEELS) $(INSTALL_WHEELS)
-	$(PIP) download --quiet --disable-pip-version-check --no-deps --only-binary=:all: --require-hashes \
+	$(PIP_DOWNLOAD) --require-hashes \
 	  --platform $(subst +, --platform ,$(SKLEARN_IMAGE_PLATFORMS)) --python-version $(SKLEARN_IMAGE_PYTHON) \
 	  --implementation cp -r $(SAGEMAKER_DIR)/vendor.txt -d $(VENDOR_WHEELS)
-	$(PIP) download --quiet --disable-pip-version-check --no-deps --only-binary=:all: --require-hashes \
+	$(PIP_DOWNLOAD) --require-hashes \
 	  --python-version $(SKLEARN_IMAGE_PYTHON) --implementation cp -r $(SAGEMAKER_DIR)/install-wheels.txt -d $(INSTALL_WHEELS)
 	touch $@
 
