@@ -206,6 +206,19 @@ def test_training_failures_are_written_where_sagemaker_reads_them(tmp_path, hps,
     assert not (tmp_path / "model" / "model.bin").exists()
 
 
+def test_a_fasttext_error_is_written_where_sagemaker_reads_it(monkeypatch, tmp_path):
+    import fasttext
+
+    def broken(**arguments):
+        raise RuntimeError("Encountered NaN.")  # on every attempt: past the retries
+
+    monkeypatch.setattr(fasttext, "train_supervised", broken)
+    monkeypatch.setenv("OPT_ML_DIR", str(make_opt_ml(tmp_path, {**SAMPLE_HPS, "early_stopping": "False"})))
+    assert training.main() == 1
+    assert (tmp_path / "output" / "failure").read_text() == "RuntimeError: Encountered NaN."
+    assert not (tmp_path / "model" / "model.bin").exists()
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     root = make_opt_ml(tmp_path_factory.mktemp("bt"), {**SAMPLE_HPS, "early_stopping": "False"})

@@ -198,7 +198,8 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         run()
-    except (AlgorithmError, recordio.RecordIOError, OSError, ValueError) as error:
+    # RuntimeError: what fastText raises (a NaN run past its retries, a file it cannot read)
+    except (AlgorithmError, recordio.RecordIOError, OSError, ValueError, RuntimeError) as error:
         message = f"{type(error).__name__}: {error}"
         LOG.error(message)
         paths.output_dir().mkdir(parents=True, exist_ok=True)
