@@ -160,13 +160,42 @@ def run(root: Path, command: str) -> subprocess.CompletedProcess:
 def test_early_stopping_keeps_the_best_epoch_count_and_stops_after_patience(tmp_path):
     result = run(make_opt_ml(tmp_path, SAMPLE_HPS), "train")
     assert result.returncode == 0, result.stderr
-    scores = [float(line.rsplit("=", 1)[1]) for line in result.stderr.splitlines() if "validation accuracy=" in line]
-    best = max(scores)
+    scores = {}  # epoch count -> validation accuracy (None: fastText could not train it, see below)
+    for line in result.stderr.splitlines():
+        if "validation accuracy=" in line or " skipped: " in line:
+            epochs = int(line.split("epochs=", 1)[1].split()[0])
+            scores[epochs] = float(line.rsplit("=", 1)[1]) if "accuracy=" in line else None
+    assert list(scores) == list(range(1, len(scores) + 1))
+    best = max(score for score in scores.values() if score is not None)
     assert f"#validation_accuracy: {best:.4f}" in result.stdout
-    first_best = scores.index(best)
+    first_best = min(epochs for epochs, score in scores.items() if score == best)
     # it went on `patience` epochs past the best (or to the last epoch), never further
-    assert len(scores) == min(20, first_best + 1 + 5)
+    assert len(scores) == min(20, first_best + 5)
     assert (tmp_path / "model" / "model.bin").stat().st_size > 0
+
+
+def test_an_epoch_count_fasttext_cannot_train_counts_as_no_better(monkeypatch, tmp_path):
+    """fastText stops some runs on NaN whatever the attempt (it depends on the process); early stopping goes on."""
+    trained = []
+
+    def fake(train_file, arguments):
+        if arguments["epoch"] == 2:
+            raise training.Diverged("fastText stopped on NaN in all 5 attempts")
+        trained.append(arguments["epoch"])
+        return arguments["epoch"]  # a "model" whose validation accuracy is set below
+
+    monkeypatch.setattr(training, "train_supervised", fake)
+    monkeypatch.setattr(training, "accuracy", lambda model, items: {1: 0.5, 3: 0.7}.get(model, 0.6))
+    params = training.Hyperparameters(epochs=20, early_stopping=True, patience=3, min_epochs=1)
+    assert training.fit(params, tmp_path / "t.txt", [("1", "x")]) == 3  # 2 skipped, then 4-6 bring nothing better
+    assert trained == [1, 3, 4, 5, 6]
+
+    def diverges(train_file, arguments):
+        raise training.Diverged("fastText stopped on NaN in all 5 attempts")
+
+    monkeypatch.setattr(training, "train_supervised", diverges)
+    with pytest.raises(training.Diverged, match="every epoch count up to 3"):
+        training.fit(training.Hyperparameters(epochs=3, early_stopping=True), tmp_path / "t.txt", [("1", "x")])
 
 
 def test_a_nan_run_is_trained_again_and_other_errors_are_not(monkeypatch, tmp_path):
@@ -188,8 +217,16 @@ def test_a_nan_run_is_trained_again_and_other_errors_are_not(monkeypatch, tmp_pa
         raise RuntimeError("cannot open file")
 
     monkeypatch.setattr(fasttext, "train_supervised", broken)
-    with pytest.raises(RuntimeError, match="cannot open file"):
+    with pytest.raises(RuntimeError, match="cannot open file") as raised:
         training.train_supervised(tmp_path / "train.txt", {})
+    assert not isinstance(raised.value, training.Diverged)
+
+    calls.clear()
+    monkeypatch.setattr(fasttext, "train_supervised", lambda **arguments: flaky(**arguments) and None)
+    monkeypatch.setattr(training, "NAN_RETRIES", 2)  # both attempts stop on NaN
+    with pytest.raises(training.Diverged, match="all 2 attempts"):
+        training.train_supervised(tmp_path / "train.txt", {})
+    assert len(calls) == 2
 
 
 @pytest.mark.parametrize(
@@ -215,7 +252,7 @@ def test_a_fasttext_error_is_written_where_sagemaker_reads_it(monkeypatch, tmp_p
     monkeypatch.setattr(fasttext, "train_supervised", broken)
     monkeypatch.setenv("OPT_ML_DIR", str(make_opt_ml(tmp_path, {**SAMPLE_HPS, "early_stopping": "False"})))
     assert training.main() == 1
-    assert (tmp_path / "output" / "failure").read_text() == "RuntimeError: Encountered NaN."
+    assert (tmp_path / "output" / "failure").read_text() == "Diverged: fastText stopped on NaN in all 5 attempts"
     assert not (tmp_path / "model" / "model.bin").exists()
 
 

@@ -129,20 +129,26 @@ def accuracy(model, items: list[tuple[str, str]]) -> float:  # noqa: ANN001 - a 
 NAN_RETRIES = 5
 
 
+class Diverged(RuntimeError):
+    """fastText stopped every attempt at a run with "Encountered NaN"."""
+
+
 def train_supervised(train_file: Path, arguments: dict):  # noqa: ANN201 - a fasttext model
     """fastText's Python build (fasttext-numpy2 0.10.4) now and then stops a run with "Encountered NaN" on
     small inputs, and two runs with one thread and one seed do not always end with the same weights: it is not
-    reproducible, as BlazingText (Hogwild updates) is not. A run that stopped on NaN is started again."""
+    reproducible, as BlazingText (Hogwild updates) is not. Whether a run stops depends on the process, not only
+    on the arguments (the same run stops in one process and not in another), so a run that stopped on NaN is
+    started again; Diverged if every attempt stopped."""
     import fasttext
 
     for attempt in range(1, NAN_RETRIES + 1):
         try:
             return fasttext.train_supervised(input=str(train_file), **arguments)
         except RuntimeError as error:
-            if "NaN" not in str(error) or attempt == NAN_RETRIES:
+            if "NaN" not in str(error):
                 raise
-            LOG.warning("fastText: %s (attempt %d of %d), training again", error, attempt, NAN_RETRIES)
-    raise AssertionError("unreachable")
+            LOG.warning("fastText: %s (attempt %d of %d)", error, attempt, NAN_RETRIES)
+    raise Diverged(f"fastText stopped on NaN in all {NAN_RETRIES} attempts")
 
 
 def fit(params: Hyperparameters, train_file: Path, validation: list[tuple[str, str]]):  # noqa: ANN201
@@ -150,22 +156,30 @@ def fit(params: Hyperparameters, train_file: Path, validation: list[tuple[str, s
     a run to evaluate it, so each epoch count e = 1, 2, … is trained afresh (with the step sizes BlazingText's
     schedule would have taken by then, see `fasttext_arguments`) and scored on the validation channel;
     training stops once `patience` epochs after `min_epochs` bring no better validation accuracy, and the best
-    model is kept."""
+    model is kept. An epoch count fastText cannot train (Diverged) counts as one that brought nothing better:
+    BlazingText's own run would have had that epoch, so stopping the job for it would be the stand-in's failure."""
     if not params.early_stopping:
         return train_supervised(train_file, params.fasttext_arguments(params.epochs))
     if not validation:
         raise AlgorithmError("early_stopping needs a validation channel")
     best, best_accuracy, since_best = None, -1.0, 0
     for epochs in range(1, params.epochs + 1):
-        model = train_supervised(train_file, params.fasttext_arguments(epochs))
-        score = accuracy(model, validation)
-        LOG.info("epochs=%d validation accuracy=%.4f", epochs, score)
-        if score > best_accuracy:
+        try:
+            model = train_supervised(train_file, params.fasttext_arguments(epochs))
+        except Diverged as error:
+            model = None
+            LOG.warning("epochs=%d skipped: %s", epochs, error)
+        score = accuracy(model, validation) if model is not None else None
+        if score is not None:
+            LOG.info("epochs=%d validation accuracy=%.4f", epochs, score)
+        if score is not None and score > best_accuracy:
             best, best_accuracy, since_best = model, score, 0
         else:
             since_best += 1
             if epochs >= params.min_epochs and since_best >= params.patience:
                 break
+    if best is None:
+        raise Diverged(f"fastText stopped on NaN at every epoch count up to {epochs}")
     print(f"#validation_accuracy: {best_accuracy:.4f}", flush=True)
     return best
 
@@ -198,7 +212,7 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         run()
-    # RuntimeError: what fastText raises (a NaN run past its retries, a file it cannot read)
+    # RuntimeError: what fastText raises (e.g. a file it cannot read), and Diverged
     except (AlgorithmError, recordio.RecordIOError, OSError, ValueError, RuntimeError) as error:
         message = f"{type(error).__name__}: {error}"
         LOG.error(message)
