@@ -167,10 +167,10 @@ def fit(params: Hyperparameters, train_file: Path, validation: list[tuple[str, s
         try:
             model = train_supervised(train_file, params.fasttext_arguments(epochs))
         except Diverged as error:
-            model = None
+            model, score = None, None
             LOG.warning("epochs=%d skipped: %s", epochs, error)
-        score = accuracy(model, validation) if model is not None else None
-        if score is not None:
+        else:
+            score = accuracy(model, validation)
             LOG.info("epochs=%d validation accuracy=%.4f", epochs, score)
         if score is not None and score > best_accuracy:
             best, best_accuracy, since_best = model, score, 0
