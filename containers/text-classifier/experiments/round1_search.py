@@ -10,12 +10,11 @@ threshold from the calibration items alone; printed per noise level and search: 
 auto-labels (mean, worst, runs with nothing) and how often the pool's auto-labels agree with the given labels
 less than the 95% target (the bound may miss in about one run in twenty).
 
-Searches: `shipped` (logic.calibrate as it is: entry points at 0, 40% and 60% of the tolerated errors with a
-third of the budget each, 50 thresholds), `noisy entries` (an alternative measured and not kept: most of the
-budget on entries at 60% and 70%, 200 thresholds; it certifies more in round 1 under label noise, but a
-round 1 that certifies a little at the edge of the bound leaves later, better rounds no room: no better over whole
-runs, see docs/efficiency.md), `single sequence` (the first search: one fixed sequence from the first count a
-flawless record can pass, stopped at its first failure).
+Searches: `shipped` (logic.calibrate as it is: entry points at 0, 40%, 60% and 70% of the tolerated errors with
+15/10/25/50% of the budget, 200 thresholds), `equal thirds` (the search it replaced: entry points at 0, 40% and
+60% with a third of the budget each, 50 thresholds; it certified less in round 1 under label noise and left
+whole runs with nothing auto-labeled, see docs/efficiency.md), `single sequence` (the first search: one fixed
+sequence from the first count a flawless record can pass, stopped at its first failure).
 
     .venv/bin/python containers/text-classifier/experiments/round1_search.py                  # ~2 minutes, cached
     .venv/bin/python containers/text-classifier/experiments/round1_search.py --noise 0.02 --seeds 3 --folds 10
@@ -50,39 +49,31 @@ TARGET = CONFIDENCE = 0.95
 Scored = list[tuple[float, bool]]
 
 
-# The alternative measured and not kept: entry points at 0, 40%, 60% and 70% of the tolerated errors with
-# 15/10/25/50% of the budget (an entry that cannot start within the items left gives its share to the others),
-# 200 thresholds. Better in round 1 (see the module docstring), no better over whole runs: docs/efficiency.md.
-NOISY_ENTRIES = ((0.0, 0.15), (0.4, 0.10), (0.6, 0.25), (0.7, 0.50))
+# The search the shipped one replaced: entry points at 0, 40% and 60% of the tolerated errors with a third of
+# the budget each, 50 thresholds.
+EQUAL_THIRDS = (0.0, 0.4, 0.6)
 
 
-def noisy_entries_plan(scores: list[float], prior_items: int, target: float, confidence: float) -> search.SearchPlan:
-    m, budget = len(scores), 1.0 - confidence
+def equal_thirds_plan(scores: list[float], prior_items: int, target: float, confidence: float) -> search.SearchPlan:
+    m = len(scores)
     if m == 0:
         return search.SearchPlan((), ())
-    entries = list(NOISY_ENTRIES)
-    while True:  # drop the entries that cannot start within the items there are; the others share their budget
-        total = sum(share for _, share in entries)
-        counts = [
-            search.items_to_certify(target, share / total * budget, rate * (1 - target), limit=prior_items + m)
-            for rate, share in entries
-        ]
-        fitting = [entry for entry, count in zip(entries, counts, strict=True) if count <= prior_items + m]
-        if len(fitting) == len(entries) or not fitting:
-            break
-        entries = fitting
-    starts = [min(m, max(1, count - prior_items)) for count in counts]
-    positions = search.spread_positions(scores, min(starts), 200)
+    share = (1.0 - confidence) / len(EQUAL_THIRDS)
+    starts = [
+        min(m, max(1, search.items_to_certify(target, share, rate * (1 - target), limit=prior_items + m) - prior_items))
+        for rate in EQUAL_THIRDS
+    ]
+    positions = search.spread_positions(scores, starts[0], 50)
     weights = [0.0] * len(positions)
-    for (_, share), start in zip(entries, starts, strict=True):
-        weights[next(j for j, position in enumerate(positions) if position >= start)] += share / total * budget
+    for start in starts:
+        weights[next(j for j, position in enumerate(positions) if position >= start)] += share
     return search.SearchPlan(tuple(positions), tuple(weights))
 
 
 @contextmanager
-def noisy_entries():
+def equal_thirds():
     saved = search.search_plan
-    search.search_plan = noisy_entries_plan
+    search.search_plan = equal_thirds_plan
     try:
         yield
     finally:
@@ -93,8 +84,8 @@ def shipped(scored: Scored) -> float | None:
     return search.calibrate(scored, 0, 0, TARGET, CONFIDENCE).value
 
 
-def alternative(scored: Scored) -> float | None:
-    with noisy_entries():
+def before(scored: Scored) -> float | None:
+    with equal_thirds():
         return search.calibrate(scored, 0, 0, TARGET, CONFIDENCE).value
 
 
@@ -117,7 +108,7 @@ def single_sequence(scored: Scored) -> float | None:
 
 SEARCHES: dict[str, Callable[[Scored], float | None]] = {
     "shipped": shipped,
-    "noisy entries": alternative,
+    "equal thirds": before,
     "single sequence": single_sequence,
 }
 
