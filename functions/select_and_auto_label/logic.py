@@ -19,6 +19,7 @@ anything, harder than the real one and the bound errs on the safe side.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections.abc import Iterable, Iterator
@@ -168,27 +169,34 @@ class SearchPlan:
     weights: tuple[float, ...]
 
 
-def search_plan(scores: list[float], prior_items: int, target: float, confidence: float) -> SearchPlan:
+def search_plan(
+    scores: list[float],
+    prior_items: int,
+    target: float,
+    confidence: float,
+    *,
+    entries: tuple[EntryPoint, ...] = ENTRY_POINTS,
+    points: int = SEARCH_POINTS,
+) -> SearchPlan:
     """Fixed by the scores and counts alone, never by correctness, so the hypotheses and their weights are
-    set before any is tested. Up to SEARCH_POINTS positions, evenly spread from the first entry point to
-    every item, each moved to the next boundary between distinct scores (a threshold cannot split tied
-    items). The budget 1 - `confidence` is split over ENTRY_POINTS: each entry's share sits at the first
-    position whose cumulative count lets a record with that entry's share of the tolerated error rate
-    (1 - target) certify the target at the entry's share of the budget (shares of entries that cannot start
-    within the items there are go to those that can)."""
+    set before any is tested. Up to `points` positions, evenly spread from the first entry point to every
+    item, each moved to the next boundary between distinct scores (a threshold cannot split tied items).
+    The budget 1 - `confidence` is split over `entries`: each entry's share sits at the first position whose
+    cumulative count lets a record with that entry's share of the tolerated error rate (1 - target) certify
+    the target at the entry's share of the budget (shares of entries that cannot start within the items
+    there are go to those that can). `entries` and `points` are parameters for experiments that compare
+    searches (containers/text-classifier/experiments/round1_search.py); the workflow uses the defaults."""
     m = len(scores)
     if m == 0:
         return SearchPlan((), ())
     budget = 1.0 - confidence
-    usable, counts = _entry_counts(list(ENTRY_POINTS), prior_items + m, target, budget)
+    usable, counts = _entry_counts(list(entries), prior_items + m, target, budget)
     starts = [min(m, max(1, count - prior_items)) for count in counts]
-    positions = spread_positions(scores, min(starts), SEARCH_POINTS)
+    positions = spread_positions(scores, min(starts), points)
     weights = [0.0] * len(positions)
     total = sum(entry.budget_share for entry in usable)
     for entry, start in zip(usable, starts, strict=True):
-        weights[next(j for j, position in enumerate(positions) if position >= start)] += (
-            entry.budget_share / total * budget
-        )
+        weights[bisect.bisect_left(positions, start)] += entry.budget_share / total * budget
     return SearchPlan(tuple(positions), tuple(weights))
 
 
@@ -228,7 +236,14 @@ def spread_positions(scores: list[float], first: int, points: int) -> list[int]:
 
 
 def calibrate(
-    scored: list[tuple[float, bool]], prior_items: int, prior_correct: int, target: float, confidence: float
+    scored: list[tuple[float, bool]],
+    prior_items: int,
+    prior_correct: int,
+    target: float,
+    confidence: float,
+    *,
+    entries: tuple[EntryPoint, ...] = ENTRY_POINTS,
+    points: int = SEARCH_POINTS,
 ) -> Threshold:
     """The loosest threshold whose cumulative accuracy is certified >= `target`.
 
@@ -245,7 +260,7 @@ def calibrate(
     threshold is used; its bound is the Clopper-Pearson bound at the level it was tested at (>= target)."""
     ordered = sorted(scored, key=lambda item: -item[0])
     scores = [score for score, _ in ordered]
-    plan = search_plan(scores, prior_items, target, confidence)
+    plan = search_plan(scores, prior_items, target, confidence, entries=entries, points=points)
     correct_before = [0]
     for _, is_correct in ordered:
         correct_before.append(correct_before[-1] + is_correct)
