@@ -95,7 +95,7 @@ def test_uniform_label_noise_keeps_auto_labeling_on_and_the_bound_valid(noise, c
     labels is what is certified, so the truth for the check is the noisy curve. At 2% noise half the
     tolerated error rate is gone before the model makes a mistake, yet nearly every run still certifies in one
     round: 95 of these 100 (the search's largest shares start where such records pass with room; with equal
-    shares at 0, 2% and 3% wrong, 72 of 100)."""
+    shares at 0, 2% and 3% wrong, 71 of 100)."""
 
     def agreement(s):
         return sure_where_right(s) * (1 - noise)
