@@ -16,6 +16,18 @@ Searches: `shipped` (logic.calibrate as it is: entry points at 0, 40%, 60% and 7
 whole runs with nothing auto-labeled, see docs/efficiency.md), `single sequence` (the first search: one fixed
 sequence from the first count a flawless record can pass, stopped at its first failure).
 
+Yardsticks, not searches (each looks at what a valid search may not, so none could be shipped; they say how much
+any search could still gain): `limit: one exact test` (the loosest threshold whose Clopper-Pearson bound at the
+whole budget passes, found in hindsight: no search built on exact binomial tests of these calibration items can
+certify more), `limit: PPI` (the loosest threshold passing a prediction-powered bound in hindsight: the
+margin's isotonic calibration to agreement, fitted on one half of the calibration items and checked on the
+other, averaged over the pool's scores, corrected by the calibration items' residuals, with a one-sided normal
+interval — the tighter, asymptotic kind of bound the issue lists; stratifying by score is the same idea),
+`limit: normal interval` (the same hindsight choice with a plain one-sided normal interval on the calibration
+items' record: what of PPI's gain is the approximation rather than the predictions), and
+`limit: the pool itself` (the loosest threshold at which the pool's own auto-labels agree with its given labels
+>= 95%: what a search with unlimited calibration labels would approach).
+
     .venv/bin/python containers/text-classifier/experiments/round1_search.py                  # ~2 minutes, cached
     .venv/bin/python containers/text-classifier/experiments/round1_search.py --noise 0.02 --seeds 3 --folds 10
     .venv/bin/python containers/text-classifier/experiments/round1_search.py --binary --size 5000
@@ -33,6 +45,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import norm
+from sklearn.isotonic import IsotonicRegression
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
@@ -87,6 +101,66 @@ SEARCHES: dict[str, Callable[[Scored], float | None]] = {
 }
 
 
+def limit_one_exact_test(scored: Scored, pool_margin: np.ndarray, pool_agrees: np.ndarray) -> float | None:
+    ordered = sorted(scored, key=lambda item: -item[0])
+    best, correct = None, 0
+    for position, (score, is_correct) in enumerate(ordered, start=1):
+        correct += is_correct
+        at_boundary = position == len(ordered) or ordered[position][0] < score
+        if at_boundary and search.clopper_pearson_lower(correct, position, CONFIDENCE) >= TARGET:
+            best = score
+    return best
+
+
+def limit_ppi(scored: Scored, pool_margin: np.ndarray, pool_agrees: np.ndarray) -> float | None:
+    margin = np.array([score for score, _ in scored])
+    agrees = np.array([is_correct for _, is_correct in scored], dtype=float)
+    halves = np.arange(len(margin)) % 2 == 0
+    fitted, pool_fitted = np.empty(len(margin)), np.zeros(len(pool_margin))
+    for fit_on in (halves, ~halves):  # cross-fitted: no item's residual comes from a fit that saw it
+        isotonic = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(margin[fit_on], agrees[fit_on])
+        fitted[~fit_on] = isotonic.predict(margin[~fit_on])
+        pool_fitted += isotonic.predict(pool_margin) / 2
+    z, best = norm.ppf(CONFIDENCE), None
+    for threshold in np.unique(margin)[::-1]:
+        kept, pool_kept = margin >= threshold, pool_margin >= threshold
+        if kept.sum() < 30 or pool_kept.sum() < 30:
+            continue
+        residual = agrees[kept] - fitted[kept]
+        estimate = pool_fitted[pool_kept].mean() + residual.mean()
+        error = np.sqrt(residual.var(ddof=1) / kept.sum() + pool_fitted[pool_kept].var(ddof=1) / pool_kept.sum())
+        if estimate - z * error >= TARGET:
+            best = float(threshold)
+    return best
+
+
+def limit_normal(scored: Scored, pool_margin: np.ndarray, pool_agrees: np.ndarray) -> float | None:
+    ordered = sorted(scored, key=lambda item: -item[0])
+    z, best, correct = norm.ppf(CONFIDENCE), None, 0
+    for position, (score, is_correct) in enumerate(ordered, start=1):
+        correct += is_correct
+        at_boundary = position == len(ordered) or ordered[position][0] < score
+        share = correct / position
+        if at_boundary and position >= 30 and share - z * np.sqrt(share * (1 - share) / position) >= TARGET:
+            best = score
+    return best
+
+
+def limit_pool(scored: Scored, pool_margin: np.ndarray, pool_agrees: np.ndarray) -> float | None:
+    order = np.argsort(-pool_margin, kind="stable")
+    running = np.cumsum(pool_agrees[order]) / np.arange(1, len(order) + 1)
+    passing = np.nonzero(running >= TARGET)[0]
+    return float(pool_margin[order[passing.max()]]) if len(passing) else None
+
+
+YARDSTICKS: dict[str, Callable[[Scored, np.ndarray, np.ndarray], float | None]] = {
+    "limit: one exact test": limit_one_exact_test,
+    "limit: PPI": limit_ppi,
+    "limit: normal interval": limit_normal,
+    "limit: the pool itself": limit_pool,
+}
+
+
 def margins(probabilities: np.ndarray) -> np.ndarray:
     ordered = np.sort(probabilities, axis=1)
     return ordered[:, -1] - ordered[:, -2]
@@ -109,7 +183,7 @@ def main() -> int:
         "|---|---|---:|---:|---:|---:|"
     )
     for noise in args.noise:
-        shares: dict[str, list[tuple[float, bool]]] = {name: [] for name in SEARCHES}
+        shares: dict[str, list[tuple[float, bool]]] = {name: [] for name in [*SEARCHES, *YARDSTICKS]}
         for seed in range(args.seeds):
             chosen = random.Random(seed).sample(range(len(rows)), args.size)
             texts = [rows[i]["title"] for i in chosen]
@@ -129,8 +203,9 @@ def main() -> int:
             )
             pool = bundle.predict_proba(texts[calibration:])
             pool_margin, pool_agrees = margins(pool), pool.argmax(1) == given[calibration:]
-            for name, choose in SEARCHES.items():
-                threshold = choose(scored)
+            thresholds = {name: choose(scored) for name, choose in SEARCHES.items()}
+            thresholds |= {name: measure(scored, pool_margin, pool_agrees) for name, measure in YARDSTICKS.items()}
+            for name, threshold in thresholds.items():
                 auto = pool_margin >= threshold if threshold is not None else np.zeros(len(pool_margin), bool)
                 shares[name].append((float(auto.mean()), bool(auto.any() and pool_agrees[auto].mean() < TARGET)))
         for name, values in shares.items():
