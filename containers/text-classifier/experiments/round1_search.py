@@ -28,7 +28,7 @@ items' record: what of PPI's gain is the approximation rather than the predictio
 `limit: the pool itself` (the loosest threshold at which the pool's own auto-labels agree with its given labels
 >= 95%: what a search with unlimited calibration labels would approach).
 
-    .venv/bin/python containers/text-classifier/experiments/round1_search.py                  # ~2 minutes, cached
+    .venv/bin/python containers/text-classifier/experiments/round1_search.py     # ~10 minutes with cached embeddings
     .venv/bin/python containers/text-classifier/experiments/round1_search.py --noise 0.02 --seeds 3 --folds 10
     .venv/bin/python containers/text-classifier/experiments/round1_search.py --binary --size 5000
 
@@ -41,7 +41,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -77,16 +77,24 @@ def before(scored: Scored) -> float | None:
     return search.calibrate(scored, 0, 0, TARGET, CONFIDENCE, entries=EQUAL_THIRDS, points=50).value
 
 
+def boundaries(scored: Scored) -> Iterator[tuple[int, int, float, int]]:
+    """(count, all items, score, correct so far) at each boundary between distinct scores, highest first: the
+    thresholds a search can use (a threshold cannot split tied items)."""
+    ordered = sorted(scored, key=lambda item: -item[0])
+    correct = 0
+    for position, (score, is_correct) in enumerate(ordered, start=1):
+        correct += is_correct
+        if position == len(ordered) or ordered[position][0] < score:
+            yield position, len(ordered), score, correct
+
+
 def single_sequence(scored: Scored) -> float | None:
     """Strictest first from the first count a flawless record can pass, every max(10, n/50) items, stop at the
     first failure."""
-    ordered = sorted(scored, key=lambda item: -item[0])
-    step, best, correct = max(10, len(ordered) // 50), None, 0
+    step, best = max(10, len(scored) // 50), None
     next_test = search.minimum_items(TARGET, CONFIDENCE)
-    for position, (score, is_correct) in enumerate(ordered, start=1):
-        correct += is_correct
-        at_boundary = position == len(ordered) or ordered[position][0] < score
-        if not at_boundary or (position < next_test and position < len(ordered)):
+    for position, total, score, correct in boundaries(scored):
+        if position < next_test and position < total:
             continue
         if search.clopper_pearson_lower(correct, position, CONFIDENCE) < TARGET:
             break
@@ -102,14 +110,10 @@ SEARCHES: dict[str, Callable[[Scored], float | None]] = {
 
 
 def limit_one_exact_test(scored: Scored, pool_margin: np.ndarray, pool_agrees: np.ndarray) -> float | None:
-    ordered = sorted(scored, key=lambda item: -item[0])
-    best, correct = None, 0
-    for position, (score, is_correct) in enumerate(ordered, start=1):
-        correct += is_correct
-        at_boundary = position == len(ordered) or ordered[position][0] < score
-        if at_boundary and search.clopper_pearson_lower(correct, position, CONFIDENCE) >= TARGET:
-            best = score
-    return best
+    passing = [
+        score for n, _, score, k in boundaries(scored) if search.clopper_pearson_lower(k, n, CONFIDENCE) >= TARGET
+    ]
+    return passing[-1] if passing else None
 
 
 def limit_ppi(scored: Scored, pool_margin: np.ndarray, pool_agrees: np.ndarray) -> float | None:
@@ -135,15 +139,11 @@ def limit_ppi(scored: Scored, pool_margin: np.ndarray, pool_agrees: np.ndarray) 
 
 
 def limit_normal(scored: Scored, pool_margin: np.ndarray, pool_agrees: np.ndarray) -> float | None:
-    ordered = sorted(scored, key=lambda item: -item[0])
-    z, best, correct = norm.ppf(CONFIDENCE), None, 0
-    for position, (score, is_correct) in enumerate(ordered, start=1):
-        correct += is_correct
-        at_boundary = position == len(ordered) or ordered[position][0] < score
-        share = correct / position
-        if at_boundary and position >= 30 and share - z * np.sqrt(share * (1 - share) / position) >= TARGET:
-            best = score
-    return best
+    z = norm.ppf(CONFIDENCE)
+    passing = [
+        score for n, _, score, k in boundaries(scored) if n >= 30 and k / n - z * np.sqrt(k * (n - k) / n**3) >= TARGET
+    ]
+    return passing[-1] if passing else None
 
 
 def limit_pool(scored: Scored, pool_margin: np.ndarray, pool_agrees: np.ndarray) -> float | None:
