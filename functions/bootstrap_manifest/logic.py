@@ -89,19 +89,10 @@ def resumed_progress(config: dict, document: dict, execution_arn: str, current_i
         counts=saved["counts"],
         rounds_done=saved["round"],
         validation_uri=saved["validation_uri"],
-        calibration_uri=saved_calibration_uri(config, saved),
+        # a checkpoint from before re-certification has none: the next round certifies its auto-labels afresh
+        certificate_round=saved.get("certificate_round"),
         selection=selection,
     )
-
-
-def saved_calibration_uri(config: dict, saved: dict) -> str | None:
-    """Checkpoints written before the calibration record's location was kept in progress point at the one
-    place it then lived (rounds were not yet named by attempt)."""
-    if "calibration_uri" in saved:
-        return saved["calibration_uri"]
-    if saved["round"] == 0:
-        return None
-    return f"{config['output_uri']}rounds/round-{saved['round']:03d}/calibration.jsonl"
 
 
 def counts_or_error(tally: Tally, manifest_uri: str) -> dict:

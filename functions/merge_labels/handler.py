@@ -40,7 +40,10 @@ def lambda_handler(event: dict, context: object) -> dict:
 def _merge(config: dict, state: dict, event: dict, store: LabelStore, source_uri: str) -> dict:
     step = state["step"] + 1
     merged_uri = layout.working_manifest(config["output_uri"], step, state["attempt"])
-    merge = Merge(config["label_attribute"], store.in_order())
+    # a round that adopts a certificate replaces every earlier auto-label with its own
+    result = event.get("round_result") or {}
+    adopted = event["source"] != "human" and result["certificate_round"] == result["round"]
+    merge = Merge(config["label_attribute"], store.in_order(), replace_auto=adopted)
     with s3io.JsonLinesWriter(merged_uri, encryption=s3io.encryption_args(config["kms_key_id"])) as writer:
         for record in merge.apply(s3io.iter_records(state["working_manifest_uri"])):
             writer.write(record)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from labeling_common import progress
 from labeling_common.errors import InvalidEvent, InvalidLabeledBatch
 from labeling_common.label_store import Entry, LabelStore
-from labeling_common.manifest import RECORD_ID_KEY, UNLABELED, LineChecker, Tally, label_state, metadata_key
+from labeling_common.manifest import AUTO, RECORD_ID_KEY, UNLABELED, LineChecker, Tally, label_state, metadata_key
 
 
 def load_answers(store: LabelStore, lines: Iterable[tuple[int, dict]], checker: LineChecker, where: str) -> None:
@@ -52,8 +52,9 @@ def load_auto_labels(store: LabelStore, lines: Iterable[dict], attribute: str) -
 class Merge:
     """Streams one manifest version into the next, joining the label entries (by ascending record id)."""
 
-    def __init__(self, attribute: str, entries: Iterable[Entry]):
+    def __init__(self, attribute: str, entries: Iterable[Entry], *, replace_auto: bool = False):
         self.attribute = attribute
+        self.replace_auto = replace_auto  # an adopting round's auto-labels replace every earlier auto-label
         self.meta_key = metadata_key(attribute)
         self._entries = iter(entries)
         self.tally = Tally(attribute)
@@ -69,6 +70,8 @@ class Merge:
             previous = record_id
             if self._pending is not None and self._pending[0] < record_id:
                 raise InvalidEvent(f"a label names record {self._pending[0]}, which the manifest does not hold")
+            if self.replace_auto and label_state(record, self.attribute) == AUTO:
+                del record[self.attribute], record[self.meta_key]
             if self._pending is not None and self._pending[0] == record_id:
                 if label_state(record, self.attribute) != UNLABELED:
                     raise InvalidEvent(f"record {record_id} is already labeled; refusing to relabel it")
@@ -85,7 +88,7 @@ class Merge:
 
 def merged_progress(config: dict, state: dict, event: dict, merged_uri: str, merge: Merge, source_uri: str):
     """The progress after a merge, and its history entry: what was sent and labeled (a human batch), or the
-    round's result (auto-labels, with the next selection and the cumulative calibration record)."""
+    round's result (auto-labels, with the next selection and the certificate then in force)."""
     common = {
         "run_id": state["run_id"],
         "attempt": state["attempt"],
@@ -96,7 +99,7 @@ def merged_progress(config: dict, state: dict, event: dict, merged_uri: str, mer
     }
     if event["source"] == "human":
         batch = event["batch"]
-        outcome = {"rounds_done": state["round"], "calibration_uri": state["calibration_uri"]}
+        outcome = {"rounds_done": state["round"], "certificate_round": state["certificate_round"]}
         outcome["stalled"] = merge.applied == 0
         entry = {
             "kind": "human_batch",
@@ -108,7 +111,7 @@ def merged_progress(config: dict, state: dict, event: dict, merged_uri: str, mer
         }
     else:
         result = event["round_result"]
-        outcome = {"rounds_done": result["round"], "calibration_uri": result["calibration_uri"]}
+        outcome = {"rounds_done": result["round"], "certificate_round": result["certificate_round"]}
         outcome.update(selection={"uri": result["selection_uri"], "size": result["selected"]}, after_round=True)
         entry = {"kind": "round", **result}
     return progress.build(config, **common, **outcome), {**entry, "step": common["step"]}

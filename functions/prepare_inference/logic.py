@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from labeling_common.manifest import RECORD_ID_KEY, UNLABELED, label_state
+from labeling_common.manifest import HUMAN, RECORD_ID_KEY, label_state
 from labeling_common.model_config import FOLD_KEY, TextFetcher, fold_of, model_line, tags
 
 
@@ -24,7 +24,7 @@ def transform_lines(
         if record_id in validation:
             fold = {FOLD_KEY: fold_of(seed, record_id, model["cross_fit_folds"])} if cross_fit else {}
             yield "validation", model_line(record, fetch, **extras, **fold)
-        elif label_state(record, attribute) == UNLABELED:
+        elif label_state(record, attribute) != HUMAN:  # earlier rounds' auto-labels are re-decided
             yield "pool", model_line(record, fetch, **extras)
 
 

@@ -1,12 +1,14 @@
 """SelectAndAutoLabel Lambda: the round's threshold, auto-labels and next human batch (pipeline.py), fed with
-two streaming passes over the transform output; everything it writes goes under the round's folder."""
+streaming passes over the transform output (a third one, counting, when a certificate is in force) and, when
+the round keeps the auto-labels in force, one over the working manifest; everything it writes goes under the
+round's folder."""
 
 from __future__ import annotations
 
 from labeling_common import layout, s3io
 from labeling_common.errors import InvalidEvent
 from labeling_common.labels import LabelCategories
-from labeling_common.manifest import RECORD_ID_KEY
+from labeling_common.manifest import AUTO, RECORD_ID_KEY, label_state
 from labeling_common.model_config import text_of
 from labeling_common.observability import entrypoint, logger, metrics
 
@@ -27,12 +29,16 @@ def lambda_handler(event: dict, context: object) -> dict:
     categories = LabelCategories.from_config(s3io.read_json(config["label_config_uri"]))
     if len(categories) != config["num_classes"]:
         raise InvalidEvent("the label config changed during the run", field="$.config.label_config_uri")
-    previous = [] if state["calibration_uri"] is None else s3io.iter_records(state["calibration_uri"])
     validation = s3io.load_validation_set(state["validation_uri"])
-    selection = RoundSelection.start(event, categories, validation, previous)
-    threshold = selection.check_output(
-        _predictions(inference["output_uri"], categories), state["counts"]["total"], inference
-    )
+    selection = RoundSelection.start(event, categories, validation)
+    selection.check_output(_predictions(inference["output_uri"], categories), state["counts"]["total"], inference)
+    if selection.needs_weighing:
+        selection.weigh(_predictions(inference["output_uri"], categories, validate=False))
+    if selection.keeps:
+        records = s3io.iter_records(state["working_manifest_uri"])
+        attribute = config["label_attribute"]
+        kept = (r[RECORD_ID_KEY] for r in records if label_state(r, attribute) == AUTO)
+        selection.keep(kept, state["counts"]["total"])
 
     prefix = layout.round_prefix(config["output_uri"], training["round"], state["attempt"])
     encryption = s3io.encryption_args(config["kms_key_id"])
@@ -54,5 +60,11 @@ def lambda_handler(event: dict, context: object) -> dict:
 
     metrics.add_metric(name="AutoLabeled", unit="Count", value=record["auto_labeled"])
     metrics.add_metric(name="SelectedForHumans", unit="Count", value=len(chosen))
-    logger.info("round selected", round=training["round"], threshold=threshold.value, selected=len(chosen))
+    logger.info(
+        "round selected",
+        round=training["round"],
+        threshold=selection.threshold.value,
+        certificate_round=selection.certificate_after,
+        selected=len(chosen),
+    )
     return selection.result(record, uris)

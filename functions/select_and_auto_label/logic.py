@@ -3,18 +3,20 @@ the items humans label next.
 
 Calibration ("calibrated" method). The held-out validation items are human-labeled at random and were
 scored by the same model (out-of-fold in cross_fit mode), so for a threshold t the share of correct
-predictions among validation items scoring >= t estimates the accuracy of pool items scoring >= t. The
-guarantee is about the whole auto-labeled set of the run, so the bookkeeping is cumulative: validation
-items "virtually auto-labeled" in earlier rounds (their score passed that round's threshold) count with
-their correctness at that round, and are out of later rounds, exactly like the pool items they stand for.
-Candidate thresholds, fixed from the scores alone, are tested strictest first with the fallback procedure
-(see `calibrate`), which controls the family-wise error at 1 - ConfidenceLevel and, unlike a single fixed
-sequence, does not stop at the first wrong label among the most confident items. With too few validation
-items no threshold passes and nothing is auto-labeled: everything goes to humans, the honest outcome.
+predictions among validation items scoring >= t estimates the accuracy of the items scoring >= t. Each round
+certifies the whole auto-labeled set afresh: its pool is every item without a human label (earlier rounds'
+auto-labels included), and its certificate, if it covers at least as many items as the one in force,
+replaces it (pipeline.py). So the claim is always one test on one model's scores, never a sum over models
+of different quality. Candidate thresholds, fixed from the scores alone, are tested strictest first with
+the fallback procedure (see `calibrate`), which controls the family-wise error at 1 - ConfidenceLevel and,
+unlike a single fixed sequence, does not stop at the first wrong label among the most confident items. With
+too few validation items no threshold passes and nothing is auto-labeled: everything goes to humans, the
+honest outcome.
 
-Known approximation (stated in docs/how-it-works.md): pool items chosen by active learning leave the pool, while their
-validation counterparts stay in the virtual pool; those are low-confidence items, so the virtual pool is, if
-anything, harder than the real one and the bound errs on the safe side.
+Known approximation (stated in docs/how-it-works.md): the items people label are chosen by active learning,
+low-confidence ones, and leave the pool, while the validation items that stand for them stay; the
+validation items above the threshold are therefore, if anything, harder than the pool items there, and the
+bound errs on the safe side.
 """
 
 from __future__ import annotations
@@ -112,10 +114,13 @@ def iter_predictions(
 @dataclass(frozen=True)
 class Threshold:
     value: float | None  # None: auto-label nothing
-    items: int  # cumulative validation items virtually auto-labeled, this round included
+    items: int  # validation items at or above the threshold (those the certificate's test counts)
     correct: int
     lower_bound: float | None
     estimated_accuracy: float | None
+
+
+NO_THRESHOLD = Threshold(None, 0, 0, None, None)
 
 
 def items_to_certify(target: float, level: float, error_rate: float = 0.0, limit: int = 10**7) -> int:
@@ -171,7 +176,6 @@ class SearchPlan:
 
 def search_plan(
     scores: list[float],
-    prior_items: int,
     target: float,
     confidence: float,
     *,
@@ -182,7 +186,7 @@ def search_plan(
     set before any is tested. Up to `points` positions, evenly spread from the first entry point to every
     item, each moved to the next boundary between distinct scores (a threshold cannot split tied items).
     The budget 1 - `confidence` is split over `entries`: each entry's share sits at the first position whose
-    cumulative count lets a record with that entry's share of the tolerated error rate (1 - target) certify
+    count lets a record with that entry's share of the tolerated error rate (1 - target) certify
     the target at the entry's share of the budget (shares of entries that cannot start within the items
     there are go to those that can). `entries` and `points` are parameters for experiments that compare
     searches (containers/text-classifier/experiments/round1_search.py); the workflow uses the defaults."""
@@ -190,8 +194,8 @@ def search_plan(
     if m == 0:
         return SearchPlan((), ())
     budget = 1.0 - confidence
-    usable, counts = _entry_counts(list(entries), prior_items + m, target, budget)
-    starts = [min(m, max(1, count - prior_items)) for count in counts]
+    usable, counts = _entry_counts(list(entries), m, target, budget)
+    starts = [min(m, count) for count in counts]
     positions = spread_positions(scores, min(starts), points)
     weights = [0.0] * len(positions)
     total = sum(entry.budget_share for entry in usable)
@@ -203,7 +207,7 @@ def search_plan(
 def _entry_counts(
     entries: list[EntryPoint], available: int, target: float, budget: float
 ) -> tuple[list[EntryPoint], list[int]]:
-    """The entries that can start within `available` cumulative items, and the count where each starts. An
+    """The entries that can start within `available` items, and the count where each starts. An
     entry that cannot (a small validation set) gives its share to the others, pro rata, and the counts are
     found again with the larger shares; with none that fits, all are kept (their tests sit at the end)."""
     while True:
@@ -237,19 +241,16 @@ def spread_positions(scores: list[float], first: int, points: int) -> list[int]:
 
 def calibrate(
     scored: list[tuple[float, bool]],
-    prior_items: int,
-    prior_correct: int,
     target: float,
     confidence: float,
     *,
     entries: tuple[EntryPoint, ...] = ENTRY_POINTS,
     points: int = SEARCH_POINTS,
 ) -> Threshold:
-    """The loosest threshold whose cumulative accuracy is certified >= `target`.
+    """The loosest threshold whose accuracy is certified >= `target`.
 
-    `scored`: (score, correct) of the validation items still in the virtual pool; `prior_*`: the
-    validation items virtually auto-labeled in earlier rounds. Hypothesis j, strictest first at the
-    positions of `search_plan`: "the cumulative accuracy with threshold t_j is below target", tested with
+    `scored`: (score, correct) of every validation item. Hypothesis j, strictest first at the positions of
+    `search_plan`: "the accuracy of the items scoring >= t_j is below target", tested with
     the one-sided Clopper-Pearson bound. The tests follow the fallback procedure (Wiens 2003; a graphical
     procedure in the sense of Bretz et al. 2009), which controls the family-wise error at 1 - `confidence`
     under any dependence between the tests: hypothesis j is tested at its initial weight plus, when
@@ -260,15 +261,15 @@ def calibrate(
     threshold is used; its bound is the Clopper-Pearson bound at the level it was tested at (>= target)."""
     ordered = sorted(scored, key=lambda item: -item[0])
     scores = [score for score, _ in ordered]
-    plan = search_plan(scores, prior_items, target, confidence, entries=entries, points=points)
+    plan = search_plan(scores, target, confidence, entries=entries, points=points)
     correct_before = [0]
     for _, is_correct in ordered:
         correct_before.append(correct_before[-1] + is_correct)
-    best = _nothing_more(prior_items, prior_correct, confidence)
+    best = NO_THRESHOLD
     carried = 0.0
     for position, weight in zip(plan.positions, plan.weights, strict=True):
         level = weight + carried
-        n, k = prior_items + position, prior_correct + correct_before[position]
+        n, k = position, correct_before[position]
         bound = clopper_pearson_lower(k, n, 1.0 - level) if level > 0 else 0.0
         if bound >= target:
             best = Threshold(scores[position - 1], n, k, bound, k / n)
@@ -278,20 +279,10 @@ def calibrate(
     return best
 
 
-def _nothing_more(prior_items: int, prior_correct: int, confidence: float) -> Threshold:
-    """No threshold this round: the cumulative figures stay those of earlier rounds."""
-    if prior_items == 0:
-        return Threshold(None, 0, 0, None, None)
-    bound = clopper_pearson_lower(prior_correct, prior_items, confidence)
-    return Threshold(None, prior_items, prior_correct, bound, prior_correct / prior_items)
-
-
-def fixed_margin(
-    scored: list[tuple[float, bool]], prior_items: int, prior_correct: int, threshold: float, confidence: float
-) -> Threshold:
-    """The AWS sample's rule (auto-label when margin > threshold), with the same cumulative estimate."""
+def fixed_margin(scored: list[tuple[float, bool]], threshold: float, confidence: float) -> Threshold:
+    """The AWS sample's rule (auto-label when margin > threshold), with the same kind of estimate."""
     passed = [correct for score, correct in scored if score > threshold]
-    n, k = prior_items + len(passed), prior_correct + sum(passed)
+    n, k = len(passed), sum(passed)
     return Threshold(threshold, n, k, clopper_pearson_lower(k, n, confidence) if n else None, k / n if n else None)
 
 
@@ -301,33 +292,26 @@ def passes(score: float, threshold: Threshold, method: str) -> bool:
     return score > threshold.value if method == "margin_threshold" else score >= threshold.value
 
 
-def choose_threshold(config: dict, scored: list[tuple[float, bool]], prior_items: int, prior_correct: int) -> Threshold:
+def choose_threshold(config: dict, scored: list[tuple[float, bool]]) -> Threshold:
     if config["auto_label_method"] == "calibrated":
-        return calibrate(scored, prior_items, prior_correct, config["target_accuracy"], config["confidence_level"])
-    return fixed_margin(scored, prior_items, prior_correct, config["margin_threshold"], config["confidence_level"])
+        return calibrate(scored, config["target_accuracy"], config["confidence_level"])
+    return fixed_margin(scored, config["margin_threshold"], config["confidence_level"])
 
 
-def calibration_state(
-    predictions: dict[int, Prediction],
-    truth: dict[int, int],
-    previous: dict[int, dict],
-    threshold: Threshold,
-    method: str,
-    round_number: int,
+def calibration_record(
+    predictions: dict[int, Prediction], truth: dict[int, int], threshold: Threshold, method: str
 ) -> Iterator[dict]:
-    """Each validation item's line for the next round: when (if ever) its score first passed a round's
-    threshold — its virtual auto-labeling — and whether that prediction was right."""
+    """Each validation item's line of the round's calibration record (the audit trail of its certificate):
+    its score, the model's prediction, whether people agree, and whether the certificate counts it."""
     for record_id in sorted(predictions):
         prediction = predictions[record_id]
-        line = previous.get(record_id) or {RECORD_ID_KEY: record_id, "auto_round": None, "correct": None}
-        if line["auto_round"] is None and passes(prediction.score, threshold, method):
-            line = {
-                **line,
-                "auto_round": round_number,
-                "correct": prediction.predicted == truth[record_id],
-                "predicted": prediction.predicted,
-            }
-        yield line
+        yield {
+            RECORD_ID_KEY: record_id,
+            "score": prediction.score,
+            "predicted": prediction.predicted,
+            "correct": prediction.predicted == truth[record_id],
+            "certified": passes(prediction.score, threshold, method),
+        }
 
 
 def summary(
@@ -340,14 +324,17 @@ def summary(
     auto_per_class: list[int],
     selected: int,
     validation_items: int,
-    remaining: int,
+    certificate_round: int | None,
+    declined: dict | None,
     calibration: list[dict],
     class_names: tuple[str, ...],
 ) -> dict:
-    """The round's record (rounds/round-NNN/summary.json, and the report)."""
+    """The round's record (rounds/round-NNN/summary.json, and the report). `certificate_round`: the round
+    whose certificate covers the auto-labeled set after this one (this round, an earlier one, or None);
+    `declined`: this round's own certificate when it covered fewer pool items than the one in force."""
     per_class_validation = [[0, 0] for _ in class_names]
     for line in calibration:
-        if line["auto_round"] is not None:
+        if line["certified"]:
             per_class_validation[line["predicted"]][0] += 1
             per_class_validation[line["predicted"]][1] += int(line["correct"])
     return {
@@ -360,13 +347,14 @@ def summary(
         "pool": pool,
         "auto_labeled": sum(auto_per_class),
         "selected": selected,
+        "certificate_round": certificate_round,
+        "declined_certificate": declined,
         "calibration": {
             "target_accuracy": config["target_accuracy"],
             "confidence_level": config["confidence_level"],
             "validation_items": validation_items,
-            "remaining_before_round": remaining,
-            "cumulative_items": threshold.items,
-            "cumulative_correct": threshold.correct,
+            "certified_items": threshold.items,
+            "certified_correct": threshold.correct,
             "estimated_accuracy": threshold.estimated_accuracy,
             "lower_bound": threshold.lower_bound,
         },

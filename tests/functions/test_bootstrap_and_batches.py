@@ -65,6 +65,22 @@ def test_a_second_execution_on_the_same_output_path_resumes_from_the_checkpoint(
     assert error.value.field == "$.OutputConfig.S3OutputPath"
 
 
+@pytest.mark.parametrize("saved,expected", [({}, None), ({"certificate_round": 3}, 3)])
+def test_a_resumed_run_keeps_the_round_whose_certificate_is_in_force(workspace, saved, expected):
+    """A checkpoint written before re-certification names none: the next round certifies its auto-labels afresh
+    (whatever its certificate covers, it replaces them)."""
+    from bootstrap_manifest.logic import resumed_progress
+
+    config = make_config(workspace)
+    counts = {"total": 100, "human": 30, "auto": 40, "unlabeled": 30, "validation": 10}
+    progress = {"run_id": "0123abcd", "attempt": 1, "step": 5, "working_manifest_uri": "s3://b/m.jsonl",
+                "counts": counts, "round": 3, "validation_uri": "s3://b/v.jsonl", "pending_batch": None}  # fmt: skip
+    identity = {"input_manifest_uri": "s3://b/in", "label_attribute": "category", "label_config_uri": "s3://b/c"}
+    document = {"identity": identity, "progress": {**progress, **saved}}
+    resumed = resumed_progress(config, document, EXECUTION["arn"], identity)
+    assert resumed["certificate_round"] == expected and resumed["attempt"] == 2
+
+
 @pytest.mark.parametrize(
     "key,field",
     [
@@ -173,17 +189,6 @@ def test_a_batch_whose_answers_were_already_delivered_is_not_asked_again(workspa
     assert again["existing_answers_uri"] == batch["answer_uri"]
     gt = prepare_batch({"config": {**config, "labeling_backend": "ground_truth"}, "progress": state}, lambda_context)
     assert gt["existing_answers_uri"] is None  # Ground Truth output is looked for in the job's output manifest
-
-
-def test_a_checkpoint_from_before_attempt_named_rounds_resumes_with_its_calibration_record():
-    """Runs checkpointed by an earlier release kept the cumulative calibration record at one fixed place;
-    a resume must keep counting it, or the run's guarantee would restart from nothing."""
-    from bootstrap_manifest.logic import saved_calibration_uri
-
-    config = {"output_uri": "s3://b/run/"}
-    assert saved_calibration_uri(config, {"round": 0}) is None
-    assert saved_calibration_uri(config, {"round": 3}) == "s3://b/run/rounds/round-003/calibration.jsonl"
-    assert saved_calibration_uri(config, {"round": 3, "calibration_uri": "s3://b/x.jsonl"}) == "s3://b/x.jsonl"
 
 
 @pytest.mark.parametrize("body,message", [(None, "no such object"), (b"\xff\xfe broken", "not UTF-8 text")])

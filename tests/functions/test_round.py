@@ -223,3 +223,35 @@ def test_diverse_margin_selects_a_full_batch_of_uncertain_items(round_start, lam
     selection = workspace.read_lines(result["selection_uri"])
     assert len(selection) == result["selected"] == 40
     assert len({line["al:record-id"] for line in selection}) == 40
+
+
+@pytest.mark.parametrize("informative", [True, False])
+def test_each_round_certifies_the_whole_auto_labeled_set_afresh(round_start, lambda_context, informative):
+    """Round 2's pool holds round 1's auto-labels again. A certificate covering at least as many items replaces
+    them (merged: exactly round 2's auto-labels); a round that certifies nothing keeps them and their
+    certificate, and sends none of them to people."""
+    workspace, config, state, truth = round_start
+    *_, first, after_first = run_round(workspace, config, state, truth, lambda_context)
+    first_ids = {line["al:record-id"] for line in workspace.read_lines(first["auto_labels_uri"])}
+    assert first["certificate_round"] == 1 and after_first["certificate_round"] == 1
+
+    better = {"accuracy": 0.97} if informative else {"informative": False}  # a better model, or a useless one
+    state, _, inference, second, merged = run_round(
+        workspace, config, after_first, truth, lambda_context, seed=1, **better
+    )
+    assert inference["pool_count"] == 1400  # every item without a human label, round 1's auto-labels included
+    auto_in_manifest = {
+        record["al:record-id"]
+        for record in workspace.read_lines(merged["working_manifest_uri"])
+        if record.get("category-metadata", {}).get("human-annotated") == "no"
+    }
+    selected = {line["al:record-id"] for line in workspace.read_lines(second["selection_uri"])}
+    if informative:
+        second_ids = {line["al:record-id"] for line in workspace.read_lines(second["auto_labels_uri"])}
+        assert second["certificate_round"] == merged["certificate_round"] == 2 and len(second_ids) >= len(first_ids)
+        assert auto_in_manifest == second_ids != first_ids and merged["counts"]["auto"] == len(second_ids)
+    else:
+        assert second["threshold"] is None and second["auto_labeled"] == 0
+        assert second["certificate_round"] == merged["certificate_round"] == 1
+        assert auto_in_manifest == first_ids and merged["counts"]["auto"] == len(first_ids)
+        assert selected and selected.isdisjoint(first_ids)

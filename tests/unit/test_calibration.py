@@ -53,7 +53,7 @@ def test_items_to_certify_is_the_first_count_that_certifies(target, rate):
 
 
 def test_threshold_certifies_the_target_on_the_validation_items():
-    choice = calibrate(synthetic(2000, 1, sure_where_right), 0, 0, 0.95, 0.95)
+    choice = calibrate(synthetic(2000, 1, sure_where_right), 0.95, 0.95)
     assert choice.value is not None and choice.lower_bound >= 0.95
     assert choice.correct / choice.items == choice.estimated_accuracy
 
@@ -62,7 +62,7 @@ def test_the_bound_holds_for_fresh_items_in_at_least_95_percent_of_runs():
     misses = 0
     runs = 200
     for seed in range(runs):
-        choice = calibrate(synthetic(1000, seed, accuracy_curve), 0, 0, 0.95, 0.95)
+        choice = calibrate(synthetic(1000, seed, accuracy_curve), 0.95, 0.95)
         if choice.value is not None and true_accuracy_above(choice.value) < 0.95:
             misses += 1
     assert misses / runs <= 0.05
@@ -82,8 +82,8 @@ def sure_where_right(s):
 
 @pytest.mark.parametrize("ranks", [{0}, {5}, {30}, {2, 17, 40}, {0, 1, 2, 3, 4}])
 def test_a_handful_of_wrong_labels_among_the_most_confident_does_not_switch_auto_labeling_off(ranks):
-    clean = calibrate(synthetic(2000, 7, sure_where_right), 0, 0, 0.95, 0.95)
-    noisy = calibrate(with_wrong_labels(synthetic(2000, 7, sure_where_right), ranks), 0, 0, 0.95, 0.95)
+    clean = calibrate(synthetic(2000, 7, sure_where_right), 0.95, 0.95)
+    noisy = calibrate(with_wrong_labels(synthetic(2000, 7, sure_where_right), ranks), 0.95, 0.95)
     assert clean.value is not None and noisy.value is not None
     assert noisy.items >= 0.8 * clean.items  # a few labels move the threshold a little, never to "nothing"
     assert noisy.lower_bound >= 0.95
@@ -108,7 +108,7 @@ def test_uniform_label_noise_keeps_auto_labeling_on_and_the_bound_valid(noise, c
     misses = found = 0
     runs = 100
     for seed in range(runs):
-        choice = calibrate(synthetic(2000, 1000 + seed, agreement), 0, 0, 0.95, 0.95)
+        choice = calibrate(synthetic(2000, 1000 + seed, agreement), 0.95, 0.95)
         if choice.value is not None:
             found += 1
             misses += agreement_above(choice.value) < 0.95
@@ -121,7 +121,7 @@ def test_the_search_plan_depends_on_scores_and_counts_only():
 
     assert abs(sum(entry.budget_share for entry in ENTRY_POINTS) - 1.0) < 1e-12
     scores = sorted((s for s, _ in synthetic(1000, 8, accuracy_curve)), reverse=True)
-    plan = search_plan(scores, 0, 0.95, 0.95)
+    plan = search_plan(scores, 0.95, 0.95)
     assert abs(sum(plan.weights) - 0.05) < 1e-12  # the whole budget, split over the entry points
     shares = [e.budget_share * 0.05 for e in ENTRY_POINTS]
     assert [weight for weight in plan.weights if weight > 0] == pytest.approx(shares)
@@ -133,48 +133,37 @@ def test_the_search_plan_depends_on_scores_and_counts_only():
     for entry, start in zip(ENTRY_POINTS, starts, strict=True):
         assert start >= items_to_certify(0.95, entry.budget_share * 0.05, entry.error_share * 0.05)
     assert plan.positions[0] == minimum_items(0.95, 1 - ENTRY_POINTS[0].budget_share * 0.05)
-    # in a later round the earlier virtual auto-labels already count: the search may start at one item
-    assert search_plan(scores, 5000, 0.95, 0.95).positions[0] == 1
 
 
 def test_a_small_validation_set_gives_the_share_of_entries_that_do_not_fit_to_those_that_do():
     from select_and_auto_label.logic import ENTRY_POINTS, items_to_certify, search_plan
 
     scores = sorted((s for s, _ in synthetic(300, 9, accuracy_curve)), reverse=True)
-    plan = search_plan(scores, 0, 0.95, 0.95)
+    plan = search_plan(scores, 0.95, 0.95)
     fitting = [e for e in ENTRY_POINTS if items_to_certify(0.95, e.budget_share * 0.05, e.error_share * 0.05) <= 300]
     assert 0 < len(fitting) < len(ENTRY_POINTS)  # 300 items: the 3% and 3.5% entries need more
     total = sum(e.budget_share for e in fitting)
     assert [w for w in plan.weights if w > 0] == pytest.approx([e.budget_share / total * 0.05 for e in fitting])
     assert abs(sum(plan.weights) - 0.05) < 1e-12
     # with too few items for any entry, every share sits on the one test there is: all the items
-    tiny = search_plan(sorted(s for s, _ in synthetic(20, 9, accuracy_curve))[::-1], 0, 0.95, 0.95)
+    tiny = search_plan(sorted(s for s, _ in synthetic(20, 9, accuracy_curve))[::-1], 0.95, 0.95)
     assert tiny.positions[-1] == 20 and abs(sum(tiny.weights) - 0.05) < 1e-12
 
 
 def test_too_few_validation_items_refuses_to_auto_label():
-    choice = calibrate(synthetic(50, 3, lambda s: 1.0), 0, 0, 0.95, 0.95)
+    choice = calibrate(synthetic(50, 3, lambda s: 1.0), 0.95, 0.95)
     assert choice.value is None and choice.lower_bound is None
-
-
-def test_earlier_rounds_count_toward_the_cumulative_bound():
-    # 900 of 1,000 earlier virtual auto-labels were right (90%): nothing more can be added at 95%
-    choice = calibrate(synthetic(500, 4, lambda s: 1.0), 1000, 900, 0.95, 0.95)
-    assert choice.value is None and choice.items == 1000 and choice.lower_bound < 0.95
-    # 995 of 1,000 were right: perfect new items can be added
-    choice = calibrate(synthetic(500, 4, lambda s: 1.0), 1000, 995, 0.95, 0.95)
-    assert choice.value is not None and choice.items == 1500
 
 
 def test_ties_are_never_split():
     items = [(0.9, True)] * 100 + [(0.5, False)] * 10 + [(0.5, True)] * 200
-    choice = calibrate(items, 0, 0, 0.95, 0.95)
+    choice = calibrate(items, 0.95, 0.95)
     assert choice.value == 0.9 and choice.items == 100  # including all 0.5s would give 300/310 but their bound fails
 
 
 def test_fixed_margin_rule_reports_its_accuracy_but_does_not_enforce_it():
     items = synthetic(1000, 5, lambda s: 0.8)
-    choice = fixed_margin(items, 0, 0, 0.5, 0.95)
+    choice = fixed_margin(items, 0.5, 0.95)
     assert choice.value == 0.5 and choice.lower_bound < 0.95
     assert passes(0.51, choice, "margin_threshold") and not passes(0.5, choice, "margin_threshold")
 

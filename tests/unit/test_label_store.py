@@ -38,3 +38,27 @@ def test_a_label_for_a_missing_record_is_refused():
     list(merge.apply([{"al:record-id": i} for i in range(3)]))
     with pytest.raises(InvalidEvent):
         merge.check_complete()
+
+
+def test_a_rounds_auto_labels_replace_every_earlier_auto_label_and_keep_human_labels():
+    human, auto = {"human-annotated": "yes"}, {"human-annotated": "no"}
+    records = [
+        {"al:record-id": 0, "category": 1, "category-metadata": human},  # a person's label stays
+        {"al:record-id": 1, "category": 2, "category-metadata": auto},  # no longer certified: unlabeled again
+        {"al:record-id": 2, "category": 0, "category-metadata": auto},  # certified again, possibly another class
+        {"al:record-id": 3},  # newly certified
+        {"al:record-id": 4},
+    ]
+    merge = Merge("category", [(2, 3, auto, 1), (3, 1, auto, 2)], replace_auto=True)
+    out = list(merge.apply(records))
+    merge.check_complete()
+    assert [r.get("category") for r in out] == [1, None, 3, 1, None]
+    assert "category-metadata" not in out[1]
+    assert merge.tally.counts(0) == {"total": 5, "human": 1, "auto": 2, "unlabeled": 2, "validation": 0}
+
+
+def test_a_human_batch_never_touches_auto_labels():
+    auto = {"human-annotated": "no"}
+    records = [{"al:record-id": 0, "category": 2, "category-metadata": auto}, {"al:record-id": 1}]
+    out = list(Merge("category", [(1, 0, {"human-annotated": "yes"}, 1)]).apply(records))
+    assert [r.get("category") for r in out] == [2, 0]

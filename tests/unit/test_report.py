@@ -9,15 +9,18 @@ from labeling_common import report
 from tests.support import RUN_CONFIG as CONFIG
 
 
-def summary(round_number: int, auto: list[int], validation: list[tuple[int, int]], bound: float | None) -> dict:
+def summary(
+    round_number: int, auto: list[int], validation: list[tuple[int, int]], bound: float | None, in_force: int | None
+) -> dict:
     return {
         "round": round_number,
+        "certificate_round": in_force,
         "pool": 800,
         "threshold": None if bound is None else 0.9,
         "auto_labeled": sum(auto),
         "selected": 100,
         "calibration": {
-            "cumulative_items": sum(n for n, _ in validation),
+            "certified_items": sum(n for n, _ in validation),
             "estimated_accuracy": None if bound is None else 0.97,
             "lower_bound": bound,
         },
@@ -29,9 +32,10 @@ def summary(round_number: int, auto: list[int], validation: list[tuple[int, int]
 
 
 SUMMARIES = {
-    1: summary(1, [300, 100], [(60, 59), (20, 18)], 0.951),
-    2: summary(2, [0, 0], [(60, 59), (20, 18)], None),  # certified nothing more: the figures stay
+    1: summary(1, [300, 100], [(60, 59), (20, 18)], 0.951, 1),
+    2: summary(2, [0, 0], [(0, 0), (0, 0)], None, 1),  # certified nothing: round 1's set and certificate stay
 }
+REPLACED = {**SUMMARIES, 2: summary(2, [350, 150], [(70, 69), (25, 24)], 0.953, 2)}  # round 2's set replaces it
 HISTORY = [
     {"kind": "bootstrap", "step": 0, "total": 1000, "human": 200, "auto": 0, "unlabeled": 800},
     {"kind": "round", "step": 1, "round": 1, "summary_uri": "s3://b/r1.json"},
@@ -45,12 +49,12 @@ PROGRESS = {
 }
 
 
-def document(finished: bool) -> dict:
+def document(finished: bool, summaries: dict = SUMMARIES) -> dict:
     return report.build(
         CONFIG,
         {**PROGRESS, "stop_reason": "max_rounds"} if finished else PROGRESS,
         HISTORY,
-        SUMMARIES,
+        summaries,
         execution={"arn": "arn:aws:states:us-east-1:1:execution:loop:run-3", "name": "run-3"},
         final_manifest_uri="s3://b/final.manifest" if finished else None,
         created_at="2026-12-01T10:00:00Z",
@@ -110,13 +114,28 @@ def test_the_document_counts_bought_labels_and_keeps_the_last_certified_bound():
     assert [r["step"] for r in found["rounds"]] == [1, 3] and found["settings"]["seed"] == 3
 
 
-def test_per_class_sums_auto_labels_over_rounds_and_takes_the_cumulative_validation_figures():
+def test_per_class_takes_the_figures_of_the_certificate_in_force():
     assert report.per_class(document(finished=True)) == [
         {"class": "<b>usiness", "auto_labeled": 300, "validation_items": 60, "validation_correct": 59,
          "agreement": 59 / 60},
         {"class": "tech", "auto_labeled": 100, "validation_items": 20, "validation_correct": 18, "agreement": 0.9},
     ]  # fmt: skip
+    assert [(c["auto_labeled"], c["validation_items"]) for c in report.per_class(document(True, REPLACED))] == [
+        (350, 70),
+        (150, 25),
+    ]
     assert report.per_class({**document(finished=True), "rounds": []}) == []
+
+
+def test_a_round_that_adopts_its_certificate_replaces_the_claim_and_the_auto_labels():
+    found = document(True, REPLACED)
+    assert found["auto_label_accuracy"]["lower_bound"] == 0.953
+    assert found["auto_label_accuracy"]["validation_items"] == 95
+    assert [p["auto"] for p in report.timeline(found)] == [0, 400, 400, 500]  # replaced, not added
+    nothing = {1: summary(1, [0, 0], [(0, 0), (0, 0)], None, None)}
+    found = report.build(CONFIG, PROGRESS, HISTORY[:2], nothing, execution={}, final_manifest_uri=None,
+                         created_at=None, finished_at=None)  # fmt: skip
+    assert found["auto_label_accuracy"]["lower_bound"] is None and report.per_class(found)[0]["auto_labeled"] == 0
 
 
 def test_the_timeline_adds_each_batch_and_round_in_step_order():
@@ -140,7 +159,7 @@ def test_the_html_shows_the_figures_of_the_document_escaped():
     assert "auto-label accuracy (measured on the true labels)" not in facts  # only local mode knows the truth
     assert tables.tables["rounds"][1:] == [
         ["1", "800", "0.9000", "400", "100", "80", "97.00%", "95.10%"],
-        ["2", "800", "—", "0", "100", "80", "—", "—"],
+        ["2", "800", "—", "0", "100", "0", "—", "—"],
     ]
     assert tables.tables["classes"][1] == ["<b>usiness", "300", "60", "98.33%"]
     assert "<b>usiness" not in html  # a class name is text, never markup

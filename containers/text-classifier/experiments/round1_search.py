@@ -70,11 +70,11 @@ EQUAL_THIRDS = tuple(search.EntryPoint(rate, 1 / 3) for rate in (0.0, 0.4, 0.6))
 
 
 def shipped(scored: Scored) -> float | None:
-    return search.calibrate(scored, 0, 0, TARGET, CONFIDENCE).value
+    return search.calibrate(scored, TARGET, CONFIDENCE).value
 
 
 def before(scored: Scored) -> float | None:
-    return search.calibrate(scored, 0, 0, TARGET, CONFIDENCE, entries=EQUAL_THIRDS, points=50).value
+    return search.calibrate(scored, TARGET, CONFIDENCE, entries=EQUAL_THIRDS, points=50).value
 
 
 def boundaries(scored: Scored) -> Iterator[tuple[int, int, float, int]]:

@@ -75,7 +75,7 @@ def build(
     counts: dict,
     rounds_done: int,
     validation_uri: str | None,
-    calibration_uri: str | None = None,
+    certificate_round: int | None = None,
     selection: dict | None = None,
     stalled: bool = False,
     after_round: bool = False,
@@ -95,6 +95,6 @@ def build(
         "stop_reason": stop_reason,
         "pending_batch": pending,
         "validation_uri": validation_uri,
-        "calibration_uri": calibration_uri,
+        "certificate_round": certificate_round,
         "round_execution_name": round_execution_name(run_id, attempt, rounds_done + 1),
     }

@@ -41,8 +41,8 @@ def build(
     rounds = [{**summaries[entry["round"]], "step": entry["step"]} for entry in history if entry["kind"] == "round"]
     start = next((entry for entry in history if entry["kind"] == "bootstrap"), None)
     labels_bought = sum(batch["labeled"] for batch in batches)
-    last_with_estimate = next((r for r in reversed(rounds) if r["calibration"]["lower_bound"] is not None), None)
-    calibration = last_with_estimate["calibration"] if last_with_estimate else None
+    in_force = certificate_in_force(rounds)
+    calibration = in_force["calibration"] if in_force else None
     return {
         "execution": execution,
         "input_manifest": config["input_manifest_uri"],
@@ -56,7 +56,7 @@ def build(
             "confidence_level": config["confidence_level"],
             "estimated": calibration["estimated_accuracy"] if calibration else None,
             "lower_bound": calibration["lower_bound"] if calibration else None,
-            "validation_items": calibration["cumulative_items"] if calibration else 0,
+            "validation_items": calibration["certified_items"] if calibration else 0,
         },
         "cost": {
             "human_labels_requested": sum(batch["sent"] for batch in batches),
@@ -73,29 +73,35 @@ def build(
     }
 
 
+def certificate_in_force(rounds: list[dict]) -> dict | None:
+    """The summary of the round whose certificate covers the run's auto-labels (each adopting round's
+    auto-labels replace the earlier ones), or None."""
+    by_number = {r["round"]: r for r in rounds}
+    return by_number.get(rounds[-1]["certificate_round"]) if rounds else None
+
+
 def per_class(document: dict) -> list[dict]:
-    """Per class: items auto-labeled over all rounds, and the validation items that stand for them
-    (cumulative in each round's summary, so the last round's figures) with how many agree."""
+    """Per class: the auto-labels in force, and the validation items that stand for them (those the
+    certificate counts, by predicted class) with how many agree."""
     rounds = document["rounds"]
     if not rounds:
         return []
-    totals = {entry["class"]: 0 for entry in rounds[-1]["per_class"]}
-    for entry in (entry for r in rounds for entry in r["per_class"]):
-        totals[entry["class"]] = totals.get(entry["class"], 0) + entry["auto_labeled"]
+    source = certificate_in_force(rounds) or rounds[-1]  # without a certificate: its zeros
     return [
         {
             "class": entry["class"],
-            "auto_labeled": totals[entry["class"]],
+            "auto_labeled": entry["auto_labeled"],
             "validation_items": entry["validation_items"],
             "validation_correct": entry["validation_correct"],
             "agreement": entry["validation_correct"] / entry["validation_items"] if entry["validation_items"] else None,
         }
-        for entry in rounds[-1]["per_class"]
+        for entry in source["per_class"]
     ]
 
 
 def timeline(document: dict) -> list[dict]:
-    """Cumulative human and auto labels after the input, every human batch and every round."""
+    """Human and auto labels after the input, every human batch and every round (a round that adopts its
+    certificate replaces the auto-labels; one that does not keeps them)."""
     start = document.get("initial_counts") or {"human": 0, "auto": 0}
     human, auto = start["human"], start["auto"]
     points = [{"label": "input", "human": human, "auto": auto, "bound": None}]
@@ -105,7 +111,8 @@ def timeline(document: dict) -> list[dict]:
             human += item["labeled"]
             points.append({"label": f"humans {item['step']}", "human": human, "auto": auto, "bound": None})
         else:
-            auto += item["auto_labeled"]
+            if item["certificate_round"] == item["round"]:
+                auto = item["auto_labeled"]
             bound = item["calibration"]["lower_bound"]
             points.append({"label": f"round {item['round']}", "human": human, "auto": auto, "bound": bound})
     return points
@@ -152,7 +159,7 @@ def render_html(document: dict, measured: dict | None = None) -> str:
     fact_rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts)
     round_rows = "".join(
         f"<tr><td>{r['round']}</td><td>{r['pool']:,}</td><td>{_number(r['threshold'])}</td>"
-        f"<td>{r['auto_labeled']:,}</td><td>{r['selected']:,}</td><td>{r['calibration']['cumulative_items']:,}</td>"
+        f"<td>{r['auto_labeled']:,}</td><td>{r['selected']:,}</td><td>{r['calibration']['certified_items']:,}</td>"
         f"<td>{_pct(r['calibration']['estimated_accuracy'])}</td><td>{_pct(r['calibration']['lower_bound'])}</td></tr>"
         for r in document["rounds"]
     )
@@ -174,7 +181,7 @@ td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}th{{text-align:
 <table id="summary">{fact_rows}</table>
 <h2>Labels per round</h2>{chart}
 <h2>Rounds</h2><table id="rounds"><tr><th>round</th><th>pool</th><th>threshold (margin)</th><th>auto-labeled</th>
-<th>to humans</th><th>validation items (cumulative)</th><th>observed agreement</th><th>certified bound</th></tr>
+<th>to humans</th><th>validation items above the threshold</th><th>observed agreement</th><th>certified bound</th></tr>
 {round_rows}</table>
 <h2>Per class</h2><p>Validation items whose prediction was that class and that stand for its auto-labels, and how
 many of them agree with people's labels (observed, not certified per class).</p>
@@ -223,7 +230,7 @@ def _chart(points: list[dict], total: int, target: float | None) -> str:
         )
     parts.append(
         f'<text x="{pad}" y="{height + 20}" font-size="11"><tspan fill="#4c78a8">■ human</tspan> '
-        '<tspan fill="#f58518">■ auto</tspan> (cumulative, share of all items) '
+        '<tspan fill="#f58518">■ auto</tspan> (after each step, share of all items) '
         '<tspan fill="#54a24b">● certified agreement bound</tspan></text></svg>'
     )
     return "".join(parts)
