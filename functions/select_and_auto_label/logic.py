@@ -22,6 +22,7 @@ bound errs on the safe side.
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 import math
 from collections.abc import Iterable, Iterator
@@ -123,6 +124,7 @@ class Threshold:
 NO_THRESHOLD = Threshold(None, 0, 0, None, None)
 
 
+@functools.lru_cache(maxsize=256)  # the same few entry points every round: most of a search's time otherwise
 def items_to_certify(target: float, level: float, error_rate: float = 0.0, limit: int = 10**7) -> int:
     """Fewest validation items for which a record with this observed error rate (floor(n * error_rate) wrong)
     certifies `target` at significance `level` (error_rate 0: a perfect record); limit + 1 if more than
@@ -284,6 +286,14 @@ def fixed_margin(scored: list[tuple[float, bool]], threshold: float, confidence:
     passed = [correct for score, correct in scored if score > threshold]
     n, k = len(passed), sum(passed)
     return Threshold(threshold, n, k, clopper_pearson_lower(k, n, confidence) if n else None, k / n if n else None)
+
+
+def replaces(covered: int, in_force: int) -> bool:
+    """Whether a fresh certificate covering `covered` pool items replaces the one in force, which covers
+    `in_force`: only if it covers at least as many, so the auto-labeled set never shrinks. (Preferring the
+    larger of valid certificates is a choice among rounds: measured, not assumed, in
+    tests/unit/test_calibration.py and docs/how-it-works.md.)"""
+    return covered >= in_force
 
 
 def passes(score: float, threshold: Threshold, method: str) -> bool:

@@ -32,6 +32,7 @@ from .logic import (
     calibration_record,
     choose_threshold,
     passes,
+    replaces,
     summary,
 )
 from .strategies import strategy
@@ -115,7 +116,7 @@ class RoundSelection:
         covered = sum(
             1 for p in predictions if p.record_id not in self.validation and passes(p.score, self.threshold, method)
         )
-        if covered < self.auto_in_force:
+        if not replaces(covered, self.auto_in_force):
             fresh = self.threshold
             self.declined = {"threshold": fresh.value, "lower_bound": fresh.lower_bound, "pool_items": covered}
             self.threshold = NO_THRESHOLD
