@@ -159,7 +159,7 @@ def test_the_html_shows_the_figures_of_the_document_escaped():
     assert "auto-label accuracy (measured on the true labels)" not in facts  # only local mode knows the truth
     assert tables.tables["rounds"][1:] == [
         ["1", "800", "0.9000", "400", "100", "80", "97.00%", "95.10%"],
-        ["2", "800", "—", "0", "100", "0", "—", "—"],
+        ["2", "800", "— (keeps round 1)", "0", "100", "0", "—", "—"],
     ]
     assert tables.tables["classes"][1] == ["<b>usiness", "300", "60", "98.33%"]
     assert "<b>usiness" not in html  # a class name is text, never markup

@@ -158,7 +158,7 @@ def render_html(document: dict, measured: dict | None = None) -> str:
         facts.append(("wall time", f"{measured['seconds']:.0f} s"))
     fact_rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts)
     round_rows = "".join(
-        f"<tr><td>{r['round']}</td><td>{r['pool']:,}</td><td>{_number(r['threshold'])}</td>"
+        f"<tr><td>{r['round']}</td><td>{r['pool']:,}</td><td>{_threshold_cell(r)}</td>"
         f"<td>{r['auto_labeled']:,}</td><td>{r['selected']:,}</td><td>{r['calibration']['certified_items']:,}</td>"
         f"<td>{_pct(r['calibration']['estimated_accuracy'])}</td><td>{_pct(r['calibration']['lower_bound'])}</td></tr>"
         for r in document["rounds"]
@@ -238,6 +238,13 @@ def _chart(points: list[dict], total: int, target: float | None) -> str:
 
 def _e(value: object) -> str:
     return html.escape(str(value))
+
+
+def _threshold_cell(summary: dict) -> str:
+    """A round's threshold, or which round's certificate it kept (it adopted none of its own)."""
+    if summary["threshold"] is not None or summary["certificate_round"] in (None, summary["round"]):
+        return _number(summary["threshold"])
+    return f"— (keeps round {summary['certificate_round']})"
 
 
 def _number(value: float | None) -> str:
