@@ -205,8 +205,9 @@ def _last_execution(s3: Any, output_uri: str, lock: dict | None) -> tuple[str | 
 
 
 def _last_certified(s3: Any, history: list[dict]) -> dict | None:
-    """The calibration record of the latest round that certified a bound: summaries are read newest first
-    and only until one has a bound (a run of many rounds, refreshed by --watch, reads one or two)."""
+    """The calibration record of the certificate in force — the latest round that adopted one (a round that
+    adopts none reports no bound): summaries are read newest first and only until one has a bound (a run of
+    many rounds, refreshed by --watch, reads one or two)."""
     for entry in reversed(history):
         if entry["kind"] == "round" and entry.get("summary_uri"):
             found = _read_json(s3, entry["summary_uri"])
