@@ -160,7 +160,7 @@ def _running(s3: Any, sfn: Any, output_uri: str, saved: dict, lock: dict | None)
     counts = progress["counts"]
     arn, failed = _last_execution(s3, output_uri, lock)
     execution = _execution(sfn, arn)
-    last = _last_certified(s3, history)
+    last = _certificate_in_force(s3, progress, history)
     bought = sum(entry.get("labeled", 0) for entry in history if entry["kind"] == "human_batch")
     cost_per_label = (execution or {}).get("cost_per_label")
     if cost_per_label is None:
@@ -204,16 +204,13 @@ def _last_execution(s3: Any, output_uri: str, lock: dict | None) -> tuple[str | 
     return ((failed or {}).get("execution") or {}).get("arn"), failed
 
 
-def _last_certified(s3: Any, history: list[dict]) -> dict | None:
-    """The calibration record of the certificate in force — the latest round that adopted one (a round that
-    adopts none reports no bound): summaries are read newest first and only until one has a bound (a run of
-    many rounds, refreshed by --watch, reads one or two)."""
-    for entry in reversed(history):
-        if entry["kind"] == "round" and entry.get("summary_uri"):
-            found = _read_json(s3, entry["summary_uri"])
-            if found and found["calibration"]["lower_bound"] is not None:
-                return found["calibration"]
-    return None
+def _certificate_in_force(s3: Any, progress: dict, history: list[dict]) -> dict | None:
+    """The calibration record of the round whose certificate covers the run's auto-labels, which progress
+    names: one summary read, however many rounds the run has."""
+    wanted = progress.get("certificate_round")
+    entry = next((e for e in reversed(history) if e["kind"] == "round" and e["round"] == wanted), None)
+    found = _read_json(s3, entry["summary_uri"]) if entry and entry.get("summary_uri") else None
+    return found["calibration"] if found else None
 
 
 def _latest_failure(s3: Any, output_uri: str) -> dict | None:

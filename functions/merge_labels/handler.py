@@ -41,7 +41,7 @@ def _merge(config: dict, state: dict, event: dict, store: LabelStore, source_uri
     step = state["step"] + 1
     merged_uri = layout.working_manifest(config["output_uri"], step, state["attempt"])
     # a round that adopts a certificate replaces every earlier auto-label with its own
-    result = event.get("round_result") or {}
+    result = event.get("round_result")
     adopted = event["source"] != "human" and result["certificate_round"] == result["round"]
     merge = Merge(config["label_attribute"], store.in_order(), replace_auto=adopted)
     with s3io.JsonLinesWriter(merged_uri, encryption=s3io.encryption_args(config["kms_key_id"])) as writer:

@@ -48,6 +48,7 @@ def run_in_progress(workspace):
         "stop_reason": None,
         "step": 4,
         "counts": {"total": 10_000, "human": 3_000, "auto": 5_000, "unlabeled": 2_000, "validation": 1_000},
+        "certificate_round": 1,
         "pending_batch": {"kind": "selection", "size": 500, "selection_uri": workspace.uri(f"{RUN}sel.jsonl")},
     }
     workspace.put_json(f"{RUN}working/checkpoint.json", {"progress": progress, "history": history, "updated_at": "t"})
