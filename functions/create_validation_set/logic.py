@@ -16,20 +16,17 @@ from collections.abc import Iterable
 
 from labeling_common.draws import seeded_hash
 from labeling_common.manifest import HUMAN, RECORD_ID_KEY, label_state
-
-MAX_ITEMS = 20_000
-"""Beyond this many items the Clopper-Pearson bound barely tightens (at 95% observed accuracy its slack is
-0.25 points at 20,000 items), while memory would grow with the dataset: the cap keeps it flat."""
+from labeling_common.progress import MAX_VALIDATION_ITEMS
 
 
 def validation_size(config: dict, counts: dict, calibration_mode: str) -> int:
     """holdout: ValidationFraction of all items, at most half the human labels (the rest must train).
     cross_fit: every human label, since each is still trained on by the models that do not predict it:
     the bigger the calibration set, the tighter the bound, at no cost in training data.
-    Both at most MAX_ITEMS."""
+    Both at most MAX_VALIDATION_ITEMS."""
     if calibration_mode == "cross_fit":
-        return min(counts["human"], MAX_ITEMS)
-    return min(round(config["validation_fraction"] * counts["total"]), counts["human"] // 2, MAX_ITEMS)
+        return min(counts["human"], MAX_VALIDATION_ITEMS)
+    return min(round(config["validation_fraction"] * counts["total"]), counts["human"] // 2, MAX_VALIDATION_ITEMS)
 
 
 def human_class_counts(records: Iterable[dict], attribute: str) -> Counter:

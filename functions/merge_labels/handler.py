@@ -37,18 +37,37 @@ def lambda_handler(event: dict, context: object) -> dict:
         return _merge(config, state, event, store, source_uri)
 
 
+def _calibration_picks(event: dict) -> set[int]:
+    """The human batch's random calibration picks (a batch's worth of ids at most)."""
+    uri = event["batch"].get("calibration_uri") if event["source"] == "human" else None
+    return {line[RECORD_ID_KEY] for line in s3io.iter_records(uri)} if uri else set()
+
+
+def _grown_validation_set(config: dict, state: dict, step: int, merge: Merge) -> tuple[str, int] | None:
+    """The calibration set with the batch's labeled picks added, as a new version (None: nothing to add)."""
+    if not merge.calibration_labels:
+        return None
+    labels = {**s3io.load_validation_set(state["validation_uri"]), **dict(merge.calibration_labels)}
+    uri = layout.validation_set(config["output_uri"], state["attempt"], step)
+    lines = ({RECORD_ID_KEY: record_id, "label": labels[record_id]} for record_id in sorted(labels))
+    s3io.write_lines(uri, lines, s3io.encryption_args(config["kms_key_id"]))
+    return uri, len(labels)
+
+
 def _merge(config: dict, state: dict, event: dict, store: LabelStore, source_uri: str) -> dict:
     step = state["step"] + 1
     merged_uri = layout.working_manifest(config["output_uri"], step, state["attempt"])
     # a round that adopts a certificate replaces every earlier auto-label with its own
     result = event.get("round_result")
     adopted = event["source"] != "human" and result["certificate_round"] == result["round"]
-    merge = Merge(config["label_attribute"], store.in_order(), replace_auto=adopted)
+    picks = _calibration_picks(event)
+    merge = Merge(config["label_attribute"], store.in_order(), replace_auto=adopted, calibration=picks)
     with s3io.JsonLinesWriter(merged_uri, encryption=s3io.encryption_args(config["kms_key_id"])) as writer:
         for record in merge.apply(s3io.iter_records(state["working_manifest_uri"])):
             writer.write(record)
         merge.check_complete()
-    new_state, entry = merged_progress(config, state, event, merged_uri, merge, source_uri)
+    validation = _grown_validation_set(config, state, step, merge)
+    new_state, entry = merged_progress(config, state, event, merged_uri, merge, source_uri, validation)
     checkpoint.save(config, new_state, history_entry=entry)
     metric = "HumanLabelsMerged" if event["source"] == "human" else "AutoLabelsMerged"
     metrics.add_metric(name=metric, unit="Count", value=merge.applied)

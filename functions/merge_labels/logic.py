@@ -52,9 +52,18 @@ def load_auto_labels(store: LabelStore, lines: Iterable[dict], attribute: str) -
 class Merge:
     """Streams one manifest version into the next, joining the label entries (by ascending record id)."""
 
-    def __init__(self, attribute: str, entries: Iterable[Entry], *, replace_auto: bool = False):
+    def __init__(
+        self,
+        attribute: str,
+        entries: Iterable[Entry],
+        *,
+        replace_auto: bool = False,
+        calibration: set[int] = frozenset(),
+    ):
         self.attribute = attribute
         self.replace_auto = replace_auto  # an adopting round's auto-labels replace every earlier auto-label
+        self.calibration = calibration  # a human batch's calibration picks: their labels may replace auto-labels
+        self.calibration_labels: list[tuple[int, int]] = []  # (record id, label) of the picks labeled here
         self.meta_key = metadata_key(attribute)
         self._entries = iter(entries)
         self.tally = Tally(attribute)
@@ -73,10 +82,13 @@ class Merge:
             if self.replace_auto and label_state(record, self.attribute) == AUTO:
                 del record[self.attribute], record[self.meta_key]
             if self._pending is not None and self._pending[0] == record_id:
-                if label_state(record, self.attribute) != UNLABELED:
+                state = label_state(record, self.attribute)
+                if state != UNLABELED and not (state == AUTO and record_id in self.calibration):
                     raise InvalidEvent(f"record {record_id} is already labeled; refusing to relabel it")
                 record[self.attribute], record[self.meta_key] = self._pending[1], self._pending[2]
                 self.applied += 1
+                if record_id in self.calibration:
+                    self.calibration_labels.append((record_id, self._pending[1]))
                 self._pending = next(self._entries, None)
             self.tally.add(record)
             yield record
@@ -86,16 +98,26 @@ class Merge:
             raise InvalidEvent(f"a label names record {self._pending[0]}, which the manifest does not hold")
 
 
-def merged_progress(config: dict, state: dict, event: dict, merged_uri: str, merge: Merge, source_uri: str):
+def merged_progress(
+    config: dict,
+    state: dict,
+    event: dict,
+    merged_uri: str,
+    merge: Merge,
+    source_uri: str,
+    validation: tuple[str, int] | None = None,
+):
     """The progress after a merge, and its history entry: what was sent and labeled (a human batch), or the
-    round's result (auto-labels, with the next selection and the certificate then in force)."""
+    round's result (auto-labels, with the next selection and the certificate then in force). `validation`:
+    the calibration set's new version and size, when the batch's calibration picks joined it."""
+    validation_uri, validation_items = validation or (state["validation_uri"], state["counts"]["validation"])
     common = {
         "run_id": state["run_id"],
         "attempt": state["attempt"],
         "step": state["step"] + 1,
         "working_manifest_uri": merged_uri,
-        "counts": merge.tally.counts(validation=state["counts"]["validation"]),
-        "validation_uri": state["validation_uri"],
+        "counts": merge.tally.counts(validation=validation_items),
+        "validation_uri": validation_uri,
     }
     if event["source"] == "human":
         batch = event["batch"]
@@ -107,6 +129,7 @@ def merged_progress(config: dict, state: dict, event: dict, merged_uri: str, mer
             "batch_kind": batch["kind"],
             "sent": batch["record_count"],
             "labeled": merge.applied,
+            "calibration_items": len(merge.calibration_labels),
             "labeled_manifest_uri": source_uri,
         }
     else:

@@ -2,7 +2,9 @@
 
 A bootstrap batch is a uniform random sample of the unlabeled records (not the first N in file order, as
 the AWS sample did): the `size` records with the smallest seeded hash, found with a bounded heap. A selection
-batch is what the last round chose, in its priority order.
+batch is what the last round chose, in its order: random calibration picks first, when the round bought
+them, then the query strategy's. A calibration pick may be an auto-labeled record (the picks stand for the
+whole pool): people see it without its auto-label, so nothing hints at the model's answer.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Iterable, Iterator
 
 from labeling_common import backends
 from labeling_common.draws import seeded_hash
-from labeling_common.manifest import RECORD_ID_KEY, UNLABELED, label_state
+from labeling_common.manifest import AUTO, RECORD_ID_KEY, UNLABELED, label_state, metadata_key
 
 ID_BITS = 40  # record ids below 2**40: far beyond any manifest
 
@@ -33,21 +35,32 @@ def random_unlabeled_ids(records: Iterable[dict], attribute: str, size: int, see
     return {-item & mask for item in heap}
 
 
-def first_selected_ids(selection: Iterable[dict], size: int) -> set[int]:
-    """The first `size` ids of a round's selection file (ordered most informative first)."""
+def first_selected_ids(selection: Iterable[dict], size: int) -> tuple[set[int], set[int]]:
+    """The first `size` ids of a round's selection file, and those of them that join the calibration set."""
     chosen: set[int] = set()
+    calibration: set[int] = set()
     for line in selection:
         if len(chosen) >= size:
             break
         chosen.add(line[RECORD_ID_KEY])
-    return chosen
+        if line.get("calibration"):
+            calibration.add(line[RECORD_ID_KEY])
+    return chosen, calibration
 
 
-def batch_records(records: Iterable[dict], attribute: str, chosen: set[int]) -> Iterator[dict]:
-    """The chosen records that are still unlabeled, whole (humans see every field), in manifest order."""
+def batch_records(
+    records: Iterable[dict], attribute: str, chosen: set[int], calibration: set[int] = frozenset()
+) -> Iterator[dict]:
+    """The chosen records people are to label, in manifest order: those still unlabeled, and the calibration
+    picks that carry an auto-label, without it. Every other field is kept (humans see every field)."""
     for record in records:
-        if record[RECORD_ID_KEY] in chosen and label_state(record, attribute) == UNLABELED:
+        if record[RECORD_ID_KEY] not in chosen:
+            continue
+        state = label_state(record, attribute)
+        if state == UNLABELED:
             yield record
+        elif state == AUTO and record[RECORD_ID_KEY] in calibration:
+            yield {key: value for key, value in record.items() if key not in (attribute, metadata_key(attribute))}
 
 
 def existing_answers(backend: str, batch: dict, exists) -> str | None:

@@ -52,7 +52,7 @@ def lambda_handler(event: dict, context: object) -> dict:
         return {r[RECORD_ID_KEY]: text_of(r, s3io.read_text) for r in records if r[RECORD_ID_KEY] in wanted}
 
     chosen = selection.selection(texts_of)
-    s3io.write_lines(uris["selection"], ({RECORD_ID_KEY: rid, "priority": value} for rid, value in chosen), encryption)
+    s3io.write_lines(uris["selection"], chosen, encryption)
     calibration = selection.calibration()
     s3io.write_lines(uris["calibration"], calibration, encryption)
     record = selection.summary(len(chosen), calibration)
@@ -66,5 +66,6 @@ def lambda_handler(event: dict, context: object) -> dict:
         threshold=selection.threshold.value,
         certificate_round=selection.certificate_after,
         selected=len(chosen),
+        calibration_batch=selection.buys_calibration,
     )
     return selection.result(record, uris)

@@ -296,6 +296,27 @@ def replaces(covered: int, in_force: int) -> bool:
     return covered >= in_force
 
 
+def projected_record(scored: list[tuple[float, bool]], extra: int) -> list[tuple[float, bool]]:
+    """The record as it would read with `extra` more calibration items drawn like these, at the same rates:
+    the items ordered by score, each standing for (m + extra) / m of the longer record. Only for weighing
+    whether more calibration items pay (`calibration_pays`); never certifies anything."""
+    ordered = sorted(scored, key=lambda item: -item[0])
+    size = len(ordered) + extra
+    return [ordered[position * len(ordered) // size] for position in range(size)] if ordered else []
+
+
+def calibration_pays(in_force: int, projected: int, extra: int, pool: int) -> bool:
+    """Whether `extra` random calibration labels are worth their price. They are drawn from the whole pool,
+    so each lands on an auto-labeled item — a label people would not otherwise have given — with probability
+    in_force / pool; the rest land on items people label anyway. They pay when the certificate the longer
+    record is expected to give (`projected` pool items) exceeds the set in force by more than that price, and
+    always while nothing is in force: then they cost nothing, and the projection, which keeps the record's
+    rates, cannot see that an unlucky record's excess of wrong labels is diluted by fresh draws."""
+    if pool <= 0:
+        return False
+    return in_force == 0 or projected - in_force > extra * in_force / pool
+
+
 def passes(score: float, threshold: Threshold, method: str) -> bool:
     if threshold.value is None:
         return False
@@ -336,12 +357,14 @@ def summary(
     validation_items: int,
     certificate_round: int | None,
     declined: dict | None,
+    calibration_batch: dict | None,
     calibration: list[dict],
     class_names: tuple[str, ...],
 ) -> dict:
     """The round's record (rounds/round-NNN/summary.json, and the report). `certificate_round`: the round
     whose certificate covers the auto-labeled set after this one (this round, an earlier one, or None);
-    `declined`: this round's own certificate when it covered fewer pool items than the one in force."""
+    `declined`: this round's own certificate when it covered fewer pool items than the one in force;
+    `calibration_batch`: whether the next human batch buys random calibration labels, and why."""
     per_class_validation = [[0, 0] for _ in class_names]
     for line in calibration:
         if line["certified"]:
@@ -359,6 +382,7 @@ def summary(
         "selected": selected,
         "certificate_round": certificate_round,
         "declined_certificate": declined,
+        "calibration_batch": calibration_batch,
         "calibration": {
             "target_accuracy": config["target_accuracy"],
             "confidence_level": config["confidence_level"],

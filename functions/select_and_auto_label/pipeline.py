@@ -8,9 +8,12 @@ the transform output through it twice and writes what it returns.
    least as many pool items, so a round whose model or validation record is worse never shrinks the set;
    otherwise `keep` marks the items in force, which then stay as they are.
 3. `split_pool`: an auto-label for each pool item at or above the threshold, handed to a writer as it comes;
-   every other pool item not kept is offered to the query strategy's bounded heap.
-4. `selection`, `calibration` and `summary`: the next human batch (with the strategy's final choice, which
-   may read texts), the round's calibration record (its audit trail) and the round's record.
+   every other pool item not kept is offered to the query strategy's bounded heap. Every pool item is also
+   a candidate for a random calibration batch, and is counted against the certificate a longer calibration
+   record is expected to give (`logic.projected_record`).
+4. `selection`, `calibration` and `summary`: the next human batch (random calibration picks first when they
+   pay, `logic.calibration_pays`; then the strategy's picks, with its final choice, which may read texts),
+   the round's calibration record (its audit trail) and the round's record.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from labeling_common import progress
+from labeling_common.draws import seeded_hash
 from labeling_common.errors import InvalidInferenceOutput
 from labeling_common.labels import LabelCategories
 from labeling_common.manifest import RECORD_ID_KEY, label_metadata, metadata_key
@@ -29,9 +33,11 @@ from .logic import (
     Prediction,
     Threshold,
     TopK,
+    calibration_pays,
     calibration_record,
     choose_threshold,
     passes,
+    projected_record,
     replaces,
     summary,
 )
@@ -55,6 +61,9 @@ class RoundSelection:
     threshold: Threshold | None = None
     kept: bytearray | None = None  # by record id: 1 for an auto-label that stays (the round adopts nothing)
     declined: dict | None = None  # a fresh certificate that covered fewer items than the one in force
+    projected: Threshold | None = None  # the certificate a record longer by a human batch is expected to give
+    projected_covered: int = 0  # pool items at or above the projected threshold
+    random_picks: TopK | None = None  # a random calibration batch, drawn from the whole pool
 
     @classmethod
     def start(cls, event: dict, categories: LabelCategories, validation: dict):
@@ -101,7 +110,19 @@ class RoundSelection:
             )
         scored = [(p.score, p.predicted == self.validation[rid]) for rid, p in self.validation_predictions.items()]
         self.threshold = choose_threshold(self.config, scored)
+        room = self.calibration_room
+        if room > 0:
+            self.projected = choose_threshold(self.config, projected_record(scored, room))
+            self.random_picks = TopK(room)
         return self.threshold
+
+    @property
+    def calibration_room(self) -> int:
+        """How many random calibration labels the next human batch could hold: a whole batch, within the cap
+        on calibration items; none for the AWS sample's fixed rule, which certifies nothing."""
+        if self.config["auto_label_method"] != "calibrated":
+            return 0
+        return max(0, min(self.batch_size, progress.MAX_VALIDATION_ITEMS - len(self.validation)))
 
     # --- the certificate in force -----------------------------------------------------------------------
 
@@ -142,8 +163,15 @@ class RoundSelection:
     def split_pool(self, predictions: Iterable[Prediction], write_auto_label: Callable[[dict], None]) -> None:
         attribute = self.config["label_attribute"]
         meta_key = metadata_key(attribute)
+        method, draw = self.config["auto_label_method"], f"calibration-{self.round_number}"
         for prediction in predictions:
-            if prediction.record_id in self.validation or (self.kept and self.kept[prediction.record_id]):
+            record_id = prediction.record_id
+            if record_id in self.validation:
+                continue
+            if self.random_picks is not None:  # every pool item, auto-labeled or not: the picks stand for the pool
+                self.random_picks.offer(-seeded_hash(self.config["seed"], draw, record_id), record_id)
+                self.projected_covered += passes(prediction.score, self.projected, method)
+            if self.kept and self.kept[prediction.record_id]:
                 continue
             if passes(prediction.score, self.threshold, self.config["auto_label_method"]):
                 metadata = label_metadata(
@@ -163,12 +191,31 @@ class RoundSelection:
 
     # --- results ----------------------------------------------------------------------------------------
 
-    def selection(self, texts_of: Callable[[set[int]], dict[int, str]]) -> list[tuple[int, float]]:
-        """The next human batch, best first: (record id, priority)."""
+    @property
+    def in_force_after(self) -> int:
+        """Auto-labels in force once this round is merged."""
+        return sum(self.auto_per_class) if self.adopts else self.auto_in_force
+
+    @property
+    def buys_calibration(self) -> bool:
+        """The next human batch is a random calibration batch: when the record, not the model, is what holds
+        the certificate back, and more of it is expected to certify more than its labels cost."""
+        return self.random_picks is not None and calibration_pays(
+            self.in_force_after, self.projected_covered, self.random_picks.k, self.pool_count
+        )
+
+    def selection(self, texts_of: Callable[[set[int]], dict[int, str]]) -> list[dict]:
+        """The next human batch, in the order it is to be labeled: lines of the round's selection file
+        (record id, the strategy's priority, and whether the item joins the calibration set)."""
+        picks = [record_id for record_id, _ in self.random_picks.best_first()] if self.buys_calibration else []
         chosen = self.candidates.best_first()
-        if self.query.choose is not None:
+        if self.query.choose is not None and len(picks) < self.batch_size:
             chosen = self.query.choose(chosen, texts_of({rid for rid, _ in chosen}), self.batch_size)
-        return chosen
+        taken = set(picks)
+        chosen = [(rid, value) for rid, value in chosen if rid not in taken][: self.batch_size - len(picks)]
+        return [{RECORD_ID_KEY: rid, "priority": None, "calibration": True} for rid in picks] + [
+            {RECORD_ID_KEY: rid, "priority": value, "calibration": False} for rid, value in chosen
+        ]
 
     def calibration(self) -> list[dict]:
         method = self.config["auto_label_method"]
@@ -178,6 +225,18 @@ class RoundSelection:
     def certificate_after(self) -> int | None:
         """The round whose certificate covers the auto-labels once this round is merged."""
         return self.round_number if self.adopts else self.certificate_round
+
+    def calibration_batch(self) -> dict | None:
+        """Why the next human batch is, or is not, a random calibration batch (None: not considered)."""
+        if self.random_picks is None:
+            return None
+        return {
+            "items": self.random_picks.k,
+            "projected_threshold": self.projected.value,
+            "projected_pool_items": self.projected_covered,
+            "pool_items_in_force": self.in_force_after,
+            "bought": self.buys_calibration,
+        }
 
     def summary(self, selected: int, calibration: list[dict]) -> dict:
         return summary(
@@ -191,6 +250,7 @@ class RoundSelection:
             validation_items=len(self.validation_predictions),
             certificate_round=self.certificate_after,
             declined=self.declined,
+            calibration_batch=self.calibration_batch(),
             calibration=calibration,
             class_names=self.categories.names,
         )

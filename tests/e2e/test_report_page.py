@@ -87,10 +87,11 @@ def test_the_report_while_people_label_and_once_the_run_is_done(deployment, tmp_
         table = _cells(page, "#rounds")
         assert len(table) == len(rounds) + 1 == output["Rounds"] + 1
         for row, summary in zip(table[1:], rounds, strict=True):
-            assert (row[0], row[3], row[4]) == (
+            assert (row[0], row[3], row[4].split(" ")[0], row[5]) == (
                 str(summary["round"]),
                 f"{summary['auto_labeled']:,}",
                 f"{summary['selected']:,}",
+                f"{summary['calibration']['validation_items']:,}",
             )
         classes = _cells(page, "#classes")[1:]
         assert [row[0] for row in classes] == [entry["class"] for entry in report.per_class(document)]

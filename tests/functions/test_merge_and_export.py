@@ -57,6 +57,7 @@ def test_callback_answers_are_merged_into_a_new_version_keeping_user_fields(star
         "batch_kind": "bootstrap",
         "sent": 20,
         "labeled": 15,
+        "calibration_items": 0,
         "labeled_manifest_uri": None,
     }
 
@@ -247,3 +248,74 @@ def test_a_late_export_of_a_superseded_attempt_writes_nothing(started, lambda_co
         export_final({"config": config, "progress": state, "execution": EXECUTION}, lambda_context)
     assert not [key for key in workspace.keys("runs/run-1/") if key.endswith(("final_output.manifest", "report.json"))]
     assert json.loads(workspace.read_bytes(config["output_uri"] + "working/lock.json"))["execution_arn"] == "arn:second"
+
+
+def test_calibration_picks_are_labeled_blind_and_join_the_calibration_set(workspace, lambda_context):
+    """A round that buys calibration labels lists random picks first in its selection, flagged. People get
+    them like any other item (an auto-labeled pick without its auto-label); the flags stay in a file beside
+    the batch. Once labeled, the picks' human labels replace their auto-labels and join a new version of
+    the calibration set, which the next round's certificate counts."""
+    rows = uci_rows(100, seed=2)
+    records = manifest_records(rows, labeled_fraction=0.2)
+    for record, row in zip(records[20:40], rows[20:40], strict=True):  # auto-labels the input brought
+        record["category"] = truth_of([row])[int(row["id"])]
+        record["category-metadata"] = {"human-annotated": "no", "type": "groundtruth/text-classification"}
+    workspace.put_lines("input/input.manifest", records)
+    config = make_config(workspace)
+    state = bootstrap({"config": config, "execution": EXECUTION}, lambda_context)
+    first_labels = [{"al:record-id": i, "label": records[i]["category"]} for i in range(20)]
+    validation_uri = workspace.put_lines("runs/run-1/working/validation-a1.jsonl", first_labels)
+    selection_uri = workspace.put_lines(
+        "runs/run-1/rounds/round-001-a1/selection.jsonl",
+        [
+            {"al:record-id": 25, "priority": None, "calibration": True},
+            {"al:record-id": 60, "priority": None, "calibration": True},
+            {"al:record-id": 70, "priority": 0.9, "calibration": False},
+            {"al:record-id": 30, "priority": 0.8, "calibration": False},  # auto-labeled, not a pick: never sent
+        ],
+    )
+    state = {
+        **state,
+        "next": "human_batch",
+        "validation_uri": validation_uri,
+        "counts": {**state["counts"], "validation": 20},
+        "pending_batch": {"kind": "selection", "size": 4, "selection_uri": selection_uri},
+    }
+
+    batch = prepare_batch({"config": config, "progress": state}, lambda_context)
+
+    sent = workspace.read_lines(batch["batch_manifest_uri"])
+    assert [r["al:record-id"] for r in sent] == [25, 60, 70] and batch["record_count"] == 3
+    assert all("category" not in r and "category-metadata" not in r and "calibration" not in r for r in sent)
+    assert workspace.read_lines(batch["calibration_uri"]) == [{"al:record-id": 25}, {"al:record-id": 60}]
+    answers = answer_lines(sent, truth_of(rows), job_name=batch["job_name"])
+    workspace.put_lines(batch["answer_uri"][len("s3://labeling-bucket/") :], answers)
+    labeling = {"callback_answer": {"JobName": batch["job_name"], "LabeledManifestS3Uri": batch["answer_uri"]}}
+
+    new = human_merge(config, state, batch, labeling, lambda_context)
+
+    assert new["counts"] == {"total": 100, "human": 23, "auto": 19, "unlabeled": 58, "validation": 22}
+    assert new["validation_uri"].endswith("working/validation-00001-a1.jsonl")
+    grown = workspace.read_lines(new["validation_uri"])
+    assert [line["al:record-id"] for line in grown] == [*range(20), 25, 60]
+    assert {line["al:record-id"]: line["label"] for line in grown}[25] == truth_of(rows)[int(rows[25]["id"])]
+    assert workspace.read_lines(validation_uri)[-1]["al:record-id"] == 19  # the earlier version is kept
+    merged = {r["al:record-id"]: r for r in workspace.read_lines(new["working_manifest_uri"])}
+    assert merged[25]["category-metadata"]["human-annotated"] == "yes"
+    history = workspace.read_json(config["output_uri"] + "working/checkpoint.json")["history"]
+    assert history[-1]["calibration_items"] == 2 and history[-1]["labeled"] == 3
+
+
+def test_an_auto_label_is_never_replaced_by_a_human_label_unless_it_is_a_calibration_pick():
+    from merge_labels.logic import Merge
+
+    from labeling_common.errors import InvalidEvent
+
+    auto = {"category": 1, "category-metadata": {"human-annotated": "no"}}
+    records = [{"al:record-id": 0, **auto}, {"al:record-id": 1, **auto}]
+    human = {"human-annotated": "yes"}
+    with pytest.raises(InvalidEvent, match="refusing to relabel"):
+        list(Merge("category", [(0, 2, human, 1)]).apply([dict(r) for r in records]))
+    merge = Merge("category", [(1, 2, human, 1)], calibration={1})
+    assert [r["category"] for r in merge.apply([dict(r) for r in records])] == [1, 2]
+    assert merge.calibration_labels == [(1, 2)]

@@ -6,9 +6,11 @@ import pytest
 from select_and_auto_label.logic import (
     TopK,
     calibrate,
+    calibration_pays,
     fixed_margin,
     minimum_items,
     passes,
+    projected_record,
 )
 
 
@@ -233,3 +235,41 @@ def test_re_certifying_every_round_keeps_the_final_claim_near_its_level(noise, p
         single_misses += sum(agreement < 0.95 for agreement in each)
     assert single_misses / single <= 0.05
     assert final_misses / runs <= limit
+
+
+def test_a_projected_record_keeps_the_record_s_order_and_rates_at_every_depth():
+    record = synthetic(1000, 3, accuracy_curve)
+    longer = projected_record(record, 500)
+    assert len(longer) == 1500 and [s for s, _ in longer] == sorted((s for s, _ in longer), reverse=True)
+    ordered = sorted(record, key=lambda item: -item[0])
+    for share in (0.1, 0.25, 0.5, 0.75, 1.0):
+        top, top_longer = ordered[: round(1000 * share)], longer[: round(1500 * share)]
+        assert abs(sum(c for _, c in top) / len(top) - sum(c for _, c in top_longer) / len(top_longer)) < 0.005
+    assert projected_record([], 10) == [] and projected_record(record, 0) == ordered
+
+
+@pytest.mark.parametrize("seed", [2, 4])
+def test_a_record_just_short_of_evidence_is_projected_to_certify_when_longer(seed):
+    """800 items, 96% right above a score of 0.3 (4% wrong: model errors and wrong labels): the record
+    certifies nothing, a record twice as long at the same rates would (`calibration_pays` weighs that)."""
+    rng = random.Random(seed)
+    record = [(s, rng.random() < (0.96 if s > 0.3 else 0.7)) for s in (rng.random() for _ in range(800))]
+    assert calibrate(record, 0.95, 0.95).value is None
+    assert calibrate(projected_record(record, 800), 0.95, 0.95).value is not None
+
+
+@pytest.mark.parametrize(
+    "in_force,projected,extra,pool,pays",
+    [
+        (0, 1, 500, 8000, True),  # nothing is auto-labeled: every random label lands on an item people label anyway
+        (0, 0, 500, 8000, True),  # free, though the projection expects nothing: fresh draws dilute an unlucky record
+        (4000, 4200, 500, 8000, False),  # 200 more items for 250 auto-labels given up
+        (4000, 4300, 500, 8000, True),
+        (6000, 6000, 500, 8000, False),
+        (0, 10, 500, 0, False),  # no pool, nothing to pay for
+    ],
+)
+def test_random_calibration_labels_pay_when_the_projected_gain_exceeds_the_auto_labels_they_take(
+    in_force, projected, extra, pool, pays
+):
+    assert calibration_pays(in_force, projected, extra, pool) is pays

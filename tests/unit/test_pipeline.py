@@ -58,9 +58,11 @@ def test_a_round_auto_labels_above_its_threshold_and_selects_the_least_certain_o
     assert written and all(line["category-metadata"]["human-annotated"] == "no" for line in written)
     assert {line["al:record-id"] for line in written}.isdisjoint(validation)
     chosen = selection.selection(lambda wanted: pytest.fail("margin reads no texts"))
-    assert len(chosen) == 20 and {rid for rid, _ in chosen}.isdisjoint({line["al:record-id"] for line in written})
+    chosen_ids, written_ids = [line["al:record-id"] for line in chosen], [line["al:record-id"] for line in written]
+    assert len(chosen) == 20 and set(chosen_ids).isdisjoint(written_ids)
+    assert not any(line["calibration"] for line in chosen)  # the record certifies with room: none bought
     margins = {p.record_id: p.margin for p in predictions}
-    assert max(margins[rid] for rid, _ in chosen) <= min(margins[line["al:record-id"]] for line in written)
+    assert max(margins[rid] for rid in chosen_ids) <= min(margins[rid] for rid in written_ids)
     record = selection.summary(len(chosen), selection.calibration())
     assert record["auto_labeled"] == len(written) and record["pool"] == 3000
     assert record["certificate_round"] == 1 and not selection.needs_weighing  # nothing was in force
@@ -90,7 +92,7 @@ def test_a_fresh_certificate_replaces_the_one_in_force_only_if_it_covers_at_leas
     else:
         assert selection.adopts and not selection.keeps and selection.certificate_after == 3
     selection.split_pool(predictions, written.append)
-    chosen = {rid for rid, _ in selection.selection(lambda wanted: {})}
+    chosen = {line["al:record-id"] for line in selection.selection(lambda wanted: {})}
     record = selection.summary(len(chosen), selection.calibration())
     if in_force_more:
         assert written == [] and chosen.isdisjoint(in_force) and record["threshold"] is None
@@ -111,7 +113,9 @@ def test_a_round_that_certifies_nothing_keeps_the_auto_labels_in_force():
     selection.keep(iter(kept), 400)
     written = []
     selection.split_pool(predictions, written.append)
-    assert written == [] and {rid for rid, _ in selection.selection(lambda wanted: {})}.isdisjoint(kept)
+    chosen = selection.selection(lambda wanted: {})
+    # the strategy never offers kept items to people; a random calibration batch may hold some (see below)
+    assert written == [] and {line["al:record-id"] for line in chosen if not line["calibration"]}.isdisjoint(kept)
 
 
 def test_auto_labels_the_input_brought_yield_to_any_fresh_certificate():
@@ -128,3 +132,99 @@ def test_transform_output_that_misses_or_repeats_records_is_refused(mutate, mess
     predictions, validation = items(100)
     with pytest.raises(InvalidInferenceOutput, match=message):
         start(validation).check_output(mutate(predictions), 100, {"pool_count": 75, "validation_count": 25})
+
+
+def noisy_round(flip_share, batch_size, *, auto=0, certificate_round=None):
+    """A round whose calibration record carries injected wrong labels: `flip_share` of the 600 most confident
+    validation items say class 1 where the model (right 99.5% of the time there) says 0."""
+    predictions, validation = items(4000)
+    margins = {p.record_id: p.margin for p in predictions}
+    rng = random.Random(1)
+    for record_id in sorted(validation, key=lambda rid: -margins[rid])[:600]:
+        if rng.random() < flip_share:
+            validation[record_id] = 1
+    event = {
+        "config": {**CONFIG, "human_batch_size": batch_size},
+        "progress": {"counts": {"human": 0, "auto": auto}, "certificate_round": certificate_round},
+        "training": {"round": 2, "job_name": "r2"},
+    }
+    selection = RoundSelection.start(event, CATEGORIES, validation)
+    selection.check_output(predictions, 4000, {"pool_count": 3000, "validation_count": 1000})
+    return selection, predictions, validation
+
+
+def test_a_record_that_wrong_labels_block_buys_a_random_calibration_batch():
+    """2% wrong labels among the surest validation items leave 1,000 of them certifying nothing, though the
+    model is right: a record longer by a batch of 500 is expected to certify 1,313 pool items, far more than
+    the labels cost (nothing is auto-labeled, so every random label lands on an item people label anyway).
+    The next batch is then 500 items drawn at random from the whole pool, flagged to join the calibration set."""
+    selection, predictions, validation = noisy_round(0.02, 500)
+    assert selection.threshold.value is None and selection.projected.value is not None
+    written = []
+    selection.split_pool(predictions, written.append)
+    assert written == [] and selection.buys_calibration
+    chosen = selection.selection(lambda wanted: {})
+    assert len(chosen) == 500 and all(line["calibration"] and line["priority"] is None for line in chosen)
+    picked = [line["al:record-id"] for line in chosen]
+    assert set(picked).isdisjoint(validation) and len(set(picked)) == 500
+    margins = sorted(p.margin for p in predictions if p.record_id not in validation)
+    median = margins[len(margins) // 2]
+    above = sum({p.record_id: p.margin for p in predictions}[rid] >= median for rid in picked)
+    assert 200 < above < 300  # random across the pool, not the uncertain end the strategy would pick
+    record = selection.summary(len(chosen), selection.calibration())
+    assert record["calibration_batch"] == {
+        "items": 500,
+        "projected_threshold": selection.projected.value,
+        "projected_pool_items": selection.projected_covered,
+        "pool_items_in_force": 0,
+        "bought": True,
+    }
+
+
+def test_random_calibration_labels_are_not_bought_where_they_cost_more_than_they_add():
+    """A clean record certifies with room: a longer one would add a few pool items, far fewer than the
+    auto-labeled items a random batch would take from the set (each pick lands on one with probability
+    in force / pool). The same holds for a batch too small to move a blocked record while a set is in force,
+    or a search with nothing to project (the AWS sample's fixed rule)."""
+    selection, predictions, _ = noisy_round(0.0, 500)
+    selection.split_pool(predictions, lambda line: None)
+    assert not selection.buys_calibration
+    assert not any(line["calibration"] for line in selection.selection(lambda wanted: {}))
+    blocked, predictions, validation = noisy_round(0.02, 20, auto=300, certificate_round=1)
+    blocked.keep(iter([rid for rid in range(4000) if rid not in validation][::10]), 4000)
+    blocked.split_pool(predictions, lambda line: None)
+    assert blocked.projected.value is None and not blocked.buys_calibration
+    predictions, validation = items(4000)
+    fixed = RoundSelection.start(
+        {
+            "config": {**CONFIG, "auto_label_method": "margin_threshold", "human_batch_size": 500},
+            "progress": {"counts": {"human": 0, "auto": 0}, "certificate_round": None},
+            "training": {"round": 1, "job_name": "r1"},
+        },
+        CATEGORIES,
+        validation,
+    )
+    fixed.check_output(predictions, 4000, {"pool_count": 3000, "validation_count": 1000})
+    assert fixed.calibration_room == 0 and fixed.calibration_batch() is None
+
+
+def test_while_nothing_is_in_force_random_calibration_labels_are_free_and_always_bought():
+    """With nothing auto-labeled, people label every item anyway: a random batch costs no extra label, and
+    fresh draws dilute an unlucky record's excess of wrong labels, which a projection at the record's own
+    rates cannot see (a batch of 20 is projected to certify nothing here)."""
+    selection, predictions, _ = noisy_round(0.02, 20)
+    selection.split_pool(predictions, lambda line: None)
+    assert selection.projected.value is None and selection.buys_calibration
+    assert [line["calibration"] for line in selection.selection(lambda wanted: {})] == [True] * 20
+
+
+def test_a_calibration_batch_may_take_kept_auto_labels_the_strategy_never_offers():
+    """When the round keeps the set in force, its items are not offered to the strategy, but the calibration
+    picks stand for the whole pool, kept items included (people label them without seeing the auto-label)."""
+    selection, predictions, validation = noisy_round(0.02, 500, auto=300, certificate_round=1)
+    kept = [rid for rid in range(4000) if rid not in validation][::10]
+    selection.keep(iter(kept), 4000)
+    selection.split_pool(predictions, lambda line: pytest.fail("the round adopts nothing"))
+    assert selection.buys_calibration  # 1,313 expected against 300 in force, at a price of 500 * 300 / 3000
+    picked = {line["al:record-id"] for line in selection.selection(lambda wanted: {})}
+    assert 30 <= len(picked & set(kept)) <= 70  # about a tenth of the picks, as kept items are of the pool

@@ -19,7 +19,9 @@ def summary(
         "threshold": None if bound is None else 0.9,
         "auto_labeled": sum(auto),
         "selected": 100,
+        "calibration_batch": {"bought": bound is None},  # a round that certifies nothing here buys calibration
         "calibration": {
+            "validation_items": 500,
             "certified_items": sum(n for n, _ in validation),
             "estimated_accuracy": None if bound is None else 0.97,
             "lower_bound": bound,
@@ -158,8 +160,8 @@ def test_the_html_shows_the_figures_of_the_document_escaped():
     assert facts["human labels bought"] == "99 ($3.56)"
     assert "auto-label accuracy (measured on the true labels)" not in facts  # only local mode knows the truth
     assert tables.tables["rounds"][1:] == [
-        ["1", "800", "0.9000", "400", "100", "80", "97.00%", "95.10%"],
-        ["2", "800", "— (keeps round 1)", "0", "100", "0", "—", "—"],
+        ["1", "800", "0.9000", "400", "100", "500", "80", "97.00%", "95.10%"],
+        ["2", "800", "— (keeps round 1)", "0", "100 (random, to calibrate)", "500", "0", "—", "—"],
     ]
     assert tables.tables["classes"][1] == ["<b>usiness", "300", "60", "98.33%"]
     assert "<b>usiness" not in html  # a class name is text, never markup

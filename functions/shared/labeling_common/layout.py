@@ -30,8 +30,11 @@ def checkpoint(output_uri: str) -> str:
     return f"{output_uri}working/checkpoint.json"
 
 
-def validation_set(output_uri: str, attempt: int) -> str:
-    return f"{output_uri}working/validation-a{attempt}.jsonl"
+def validation_set(output_uri: str, attempt: int, step: int | None = None) -> str:
+    """The calibration set as CreateValidationSet drew it, or (step) as a human batch's picks grew it."""
+    if step is None:
+        return f"{output_uri}working/validation-a{attempt}.jsonl"
+    return f"{output_uri}working/validation-{step:05d}-a{attempt}.jsonl"
 
 
 def batch_prefix(output_uri: str, job_name: str) -> str:

@@ -13,6 +13,9 @@ import math
 from .layout import round_execution_name
 
 MAX_BATCH_ITEMS = 100_000  # Ground Truth's limit of objects per labeling job
+MAX_VALIDATION_ITEMS = 20_000
+"""Beyond this many calibration items the Clopper-Pearson bound barely tightens (at 95% observed accuracy its
+slack is 0.25 points at 20,000 items), while memory would grow with the dataset: the cap keeps it flat."""
 
 
 def new_counts(total: int = 0, human: int = 0, auto: int = 0, validation: int = 0) -> dict:

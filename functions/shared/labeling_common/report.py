@@ -159,7 +159,8 @@ def render_html(document: dict, measured: dict | None = None) -> str:
     fact_rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts)
     round_rows = "".join(
         f"<tr><td>{r['round']}</td><td>{r['pool']:,}</td><td>{_threshold_cell(r)}</td>"
-        f"<td>{r['auto_labeled']:,}</td><td>{r['selected']:,}</td><td>{r['calibration']['certified_items']:,}</td>"
+        f"<td>{r['auto_labeled']:,}</td><td>{_selected_cell(r)}</td><td>{r['calibration']['validation_items']:,}</td>"
+        f"<td>{r['calibration']['certified_items']:,}</td>"
         f"<td>{_pct(r['calibration']['estimated_accuracy'])}</td><td>{_pct(r['calibration']['lower_bound'])}</td></tr>"
         for r in document["rounds"]
     )
@@ -181,7 +182,8 @@ td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}th{{text-align:
 <table id="summary">{fact_rows}</table>
 <h2>Labels per round</h2>{chart}
 <h2>Rounds</h2><table id="rounds"><tr><th>round</th><th>pool</th><th>threshold (margin)</th><th>auto-labeled</th>
-<th>to humans</th><th>validation items above the threshold</th><th>observed agreement</th><th>certified bound</th></tr>
+<th>to humans</th><th>validation items</th><th>above the threshold</th><th>observed agreement</th>
+<th>certified bound</th></tr>
 {round_rows}</table>
 <h2>Per class</h2><p>Validation items whose prediction was that class and that stand for its auto-labels, and how
 many of them agree with people's labels (observed, not certified per class).</p>
@@ -245,6 +247,12 @@ def _threshold_cell(summary: dict) -> str:
     if summary["threshold"] is not None or summary["certificate_round"] in (None, summary["round"]):
         return _number(summary["threshold"])
     return f"— (keeps round {summary['certificate_round']})"
+
+
+def _selected_cell(summary: dict) -> str:
+    """How many items the round sent to people, and whether they were a random calibration batch."""
+    bought = (summary.get("calibration_batch") or {}).get("bought")
+    return f"{summary['selected']:,} (random, to calibrate)" if bought else f"{summary['selected']:,}"
 
 
 def _number(value: float | None) -> str:
