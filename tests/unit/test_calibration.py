@@ -127,11 +127,12 @@ def test_uniform_label_noise_keeps_auto_labeling_on_and_the_bound_valid(noise, c
 def test_the_search_plan_depends_on_scores_and_counts_only():
     from select_and_auto_label.logic import ENTRY_POINTS, SEARCH_POINTS, items_to_certify, search_plan
 
-    assert abs(sum(entry.budget_share for entry in ENTRY_POINTS) - 1.0) < 1e-12
+    total = sum(entry.budget_share for entry in ENTRY_POINTS)  # weights: a 4,000-item record uses all five
     scores = sorted((s for s, _ in synthetic(4000, 8, accuracy_curve)), reverse=True)
     plan = search_plan(scores, 0.95, 0.95)
     assert abs(sum(plan.weights) - 0.05) < 1e-12  # the whole budget, split over the entry points
-    shares = [e.budget_share * 0.05 for e in ENTRY_POINTS]
+    shares = [e.budget_share / total * 0.05 for e in ENTRY_POINTS]
+    assert shares == pytest.approx([0.006, 0.004, 0.01, 0.02, 0.01])
     assert [weight for weight in plan.weights if weight > 0] == pytest.approx(shares)
     assert list(plan.positions) == sorted(set(plan.positions)) and plan.positions[-1] == len(scores)
     assert len(plan.positions) <= SEARCH_POINTS
@@ -139,19 +140,19 @@ def test_the_search_plan_depends_on_scores_and_counts_only():
     # share of the budget (the first, where a flawless record can)
     starts = [position for position, weight in zip(plan.positions, plan.weights, strict=True) if weight > 0]
     for entry, start in zip(ENTRY_POINTS, starts, strict=True):
-        assert start >= items_to_certify(0.95, entry.budget_share * 0.05, entry.error_share * 0.05)
-    assert plan.positions[0] == minimum_items(0.95, 1 - ENTRY_POINTS[0].budget_share * 0.05)
+        assert start >= items_to_certify(0.95, entry.budget_share / total * 0.05, entry.error_share * 0.05)
+    assert plan.positions[0] == minimum_items(0.95, 1 - ENTRY_POINTS[0].budget_share / total * 0.05)
 
 
 @pytest.mark.parametrize("size", [300, 1000, 2000, 2929])
 def test_a_record_too_short_for_the_long_record_entry_is_searched_as_by_the_four_others(size):
     """The fifth entry starts at 1,465 items (95% target): within the surer half of the record only from 2,930
-    items. Below, its share goes back to the other four, pro rata, and the plan is exactly theirs."""
+    items. Below, the plan is, bit for bit, the one the four entries made before the fifth existed."""
     from select_and_auto_label.logic import ENTRY_POINTS, EntryPoint, search_plan
 
     assert [(e.error_share, e.within) for e in ENTRY_POINTS][-1] == (0.75, 0.5)
-    four = tuple(EntryPoint(e.error_share, e.budget_share) for e in ENTRY_POINTS[:-1])
-    assert [e.budget_share / 0.8 for e in four] == pytest.approx([0.15, 0.10, 0.25, 0.50])
+    four = tuple(EntryPoint(rate, share) for rate, share in [(0.0, 0.15), (0.4, 0.10), (0.6, 0.25), (0.7, 0.50)])
+    assert ENTRY_POINTS[:-1] == four
     scores = sorted((s for s, _ in synthetic(size, 8, accuracy_curve)), reverse=True)
     assert search_plan(scores, 0.95, 0.95) == search_plan(scores, 0.95, 0.95, entries=four)
 
