@@ -184,16 +184,15 @@ def main() -> int:
     rows = read_rows(dataset)
     names = ["other", "health"] if args.binary else class_names(dataset, rows)
     calibration = round(args.size * args.calibration_share)
-    if args.searches:
-        for table in (SEARCHES, YARDSTICKS):
-            for name in [name for name in table if name not in args.searches]:
-                del table[name]
+    wanted = set(args.searches or [*SEARCHES, *YARDSTICKS])
+    searches = {name: choose for name, choose in SEARCHES.items() if name in wanted}
+    yardsticks = {name: measure for name, measure in YARDSTICKS.items() if name in wanted}
     print(
         "| label noise | search | pool auto-labeled (mean) | worst | runs with nothing | pool agreement < 95% |\n"
         "|---|---|---:|---:|---:|---:|"
     )
     for noise in args.noise:
-        shares: dict[str, list[tuple[float, bool]]] = {name: [] for name in [*SEARCHES, *YARDSTICKS]}
+        shares: dict[str, list[tuple[float, bool]]] = {name: [] for name in [*searches, *yardsticks]}
         for seed in range(args.seeds):
             chosen = random.Random(seed).sample(range(len(rows)), args.size)
             texts = [rows[i]["title"] for i in chosen]
@@ -213,8 +212,8 @@ def main() -> int:
             )
             pool = bundle.predict_proba(texts[calibration:])
             pool_margin, pool_agrees = margins(pool), pool.argmax(1) == given[calibration:]
-            thresholds = {name: choose(scored) for name, choose in SEARCHES.items()}
-            thresholds |= {name: measure(scored, pool_margin, pool_agrees) for name, measure in YARDSTICKS.items()}
+            thresholds = {name: choose(scored) for name, choose in searches.items()}
+            thresholds |= {name: measure(scored, pool_margin, pool_agrees) for name, measure in yardsticks.items()}
             for name, threshold in thresholds.items():
                 auto = pool_margin >= threshold if threshold is not None else np.zeros(len(pool_margin), bool)
                 shares[name].append((float(auto.mean()), bool(auto.any() and pool_agrees[auto].mean() < TARGET)))

@@ -39,6 +39,7 @@ REPO = HERE.parents[2]
 sys.path[:0] = [str(HERE.parent), str(REPO / "functions"), str(REPO / "functions" / "shared"), str(REPO)]
 
 import select_and_auto_label.logic as search  # noqa: E402
+from round1_search import margins  # noqa: E402  (beside this script)
 
 from local.sample import UCI_CODES, Dataset, class_names, noisy_labels, read_rows  # noqa: E402
 from text_classifier.model import Example, train_bundle  # noqa: E402
@@ -46,11 +47,6 @@ from text_classifier.params import parse  # noqa: E402
 
 TARGET = CONFIDENCE = 0.95
 FOLDS = 5
-
-
-def margins(probabilities: np.ndarray) -> np.ndarray:
-    ordered = np.sort(probabilities, axis=1)
-    return ordered[:, -1] - ordered[:, -2]
 
 
 def run(texts, given, truth, classes, *, seed, bootstrap, batch, variant, max_rounds=30):
