@@ -32,7 +32,7 @@ from labeling_common import schemas
 from labeling_common.errors import InvalidInferenceOutput
 from labeling_common.labels import LabelCategories
 from labeling_common.manifest import RECORD_ID_KEY
-from labeling_common.stats import clopper_pearson_lower
+from labeling_common.stats import clopper_pearson_lower, clopper_pearson_reaches
 
 # Thresholds tested per round (the hypotheses of the fallback procedure): every 0.5% of the items. More tests
 # cost no budget (only entries carry a share), and a coarser grid stops short of the loosest passing threshold.
@@ -151,7 +151,7 @@ def items_to_certify(target: float, level: float, error_rate: float = 0.0, limit
         return math.floor(n * error_rate)
 
     def certifies(n: int) -> bool:
-        return clopper_pearson_lower(n - errors(n), n, 1.0 - level) >= target
+        return clopper_pearson_reaches(n - errors(n), n, 1.0 - level, target)
 
     low = 1
     while low <= limit:
@@ -289,18 +289,20 @@ def calibrate(
     correct_before = [0]
     for _, is_correct in ordered:
         correct_before.append(correct_before[-1] + is_correct)
-    best = NO_THRESHOLD
+    best: tuple[int, float] | None = None  # the loosest rejected hypothesis: its position and level
     carried = 0.0
     for position, weight in zip(plan.positions, plan.weights, strict=True):
         level = weight + carried
-        n, k = position, correct_before[position]
-        bound = clopper_pearson_lower(k, n, 1.0 - level) if level > 0 else 0.0
-        if bound >= target:
-            best = Threshold(scores[position - 1], n, k, bound, k / n)
+        if level > 0 and clopper_pearson_reaches(correct_before[position], position, 1.0 - level, target):
+            best = position, level
             carried = level
         else:
             carried = 0.0
-    return best
+    if best is None:
+        return NO_THRESHOLD
+    n, level = best
+    k = correct_before[n]
+    return Threshold(scores[n - 1], n, k, clopper_pearson_lower(k, n, 1.0 - level), k / n)
 
 
 def fixed_margin(scored: list[tuple[float, bool]], threshold: float, confidence: float) -> Threshold:

@@ -1,7 +1,7 @@
 import pytest
 from scipy import stats as scipy_stats
 
-from labeling_common.stats import beta_ppf, clopper_pearson_lower, regularized_beta
+from labeling_common.stats import beta_ppf, clopper_pearson_lower, clopper_pearson_reaches, regularized_beta
 
 
 @pytest.mark.parametrize("a,b,x", [(1, 1, 0.3), (5, 2, 0.7), (200, 9, 0.95), (950, 51, 0.93), (0.5, 0.5, 0.01)])
@@ -29,3 +29,15 @@ def test_beta_ppf_inverts_cdf():
 
 def test_no_trials_means_no_bound():
     assert clopper_pearson_lower(0, 0, 0.95) == 0.0
+
+
+@pytest.mark.parametrize("confidence", [0.95, 0.99, 0.9999, 0.5])
+def test_the_one_step_test_agrees_with_the_bound_it_stands_for(confidence):
+    """`clopper_pearson_reaches` decides bound >= target from one CDF evaluation; it must agree with the bound
+    itself wherever the two are not within the bisection's precision of each other."""
+    for n in (1, 7, 59, 60, 500, 2000, 20_000):
+        for k in sorted({0, 1, n // 2, n - n // 20, n - n // 50, n - 1, n}):
+            bound = clopper_pearson_lower(k, n, confidence)
+            for target in (0.0, 0.5, 0.9, 0.95, 0.99, bound - 1e-9, bound + 1e-9):
+                if 0.0 <= target <= 1.0 and abs(target - bound) > 1e-12:  # not a tie the bisection rounds
+                    assert clopper_pearson_reaches(k, n, confidence, target) is (bound >= target), (k, n, target)

@@ -65,3 +65,12 @@ def clopper_pearson_lower(successes: int, trials: int, confidence: float) -> flo
     if trials <= 0 or successes <= 0:
         return 0.0
     return beta_ppf(1.0 - confidence, successes, trials - successes + 1)
+
+
+def clopper_pearson_reaches(successes: int, trials: int, confidence: float, target: float) -> bool:
+    """Whether clopper_pearson_lower(successes, trials, confidence) >= target, from one evaluation of the beta
+    CDF instead of a bisection of 64: the bound is where I_x(k, n - k + 1) = 1 - confidence, and I_x rises
+    with x, so the bound reaches the target exactly when I_target(k, n - k + 1) <= 1 - confidence."""
+    if trials <= 0 or successes <= 0:
+        return target <= 0.0
+    return regularized_beta(successes, trials - successes + 1, target) <= 1.0 - confidence
