@@ -100,7 +100,7 @@ def single_sequence(scored: Scored) -> float | None:
     for position, total, score, correct in boundaries(scored):
         if position < next_test and position < total:
             continue
-        if search.clopper_pearson_lower(correct, position, CONFIDENCE) < TARGET:
+        if not search.clopper_pearson_reaches(correct, position, CONFIDENCE, TARGET):
             break
         best, next_test = score, position + step
     return best
@@ -115,7 +115,7 @@ SEARCHES: dict[str, Callable[[Scored], float | None]] = {
 
 def limit_one_exact_test(scored: Scored, pool_margin: np.ndarray, pool_agrees: np.ndarray) -> float | None:
     passing = [
-        score for n, _, score, k in boundaries(scored) if search.clopper_pearson_lower(k, n, CONFIDENCE) >= TARGET
+        score for n, _, score, k in boundaries(scored) if search.clopper_pearson_reaches(k, n, CONFIDENCE, TARGET)
     ]
     return passing[-1] if passing else None
 
