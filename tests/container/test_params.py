@@ -24,6 +24,7 @@ def test_strings_as_sagemaker_passes_them():
             "char_ngram_min": "3",
             "char_ngram_max": "6",
             "lowercase": "false",
+            "neighbours": "25",
         }
     )
     assert params == Params(
@@ -36,6 +37,7 @@ def test_strings_as_sagemaker_passes_them():
         char_ngram_min=3,
         char_ngram_max=6,
         lowercase=False,
+        neighbours=25,
     )
 
 
@@ -63,6 +65,7 @@ def test_json_numbers_and_sagemaker_injected_keys():
         ({"nb_alpha": "nan"}, "hyperparameter 'nb_alpha': expected a finite number"),
         ({"random_state": "-1"}, "hyperparameter 'random_state': must be at least 0"),
         ({"lowercase": "maybe"}, "hyperparameter 'lowercase': expected true or false"),
+        ({"neighbours": "-1"}, "hyperparameter 'neighbours': must be at least 0"),
         ({"classifier": "svm"}, "hyperparameter 'classifier': expected one of complement_nb, logistic_regression"),
         ({"char_ngram_min": "4", "char_ngram_max": "3"}, "char_ngram_max (3) is smaller than char_ngram_min (4)"),
         ({"word_ngram_max": "0", "char_ngram_max": "0"}, "no features"),

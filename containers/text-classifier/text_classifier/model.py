@@ -8,6 +8,8 @@ Model directory (what `train` writes and SageMaker tars into model.tar.gz):
                     training metrics
     full.pkl        the model trained on every training line
     fold-<k>.pkl    fold model k, trained on every line whose `al:fold` is not k (only with cross-fitting)
+    neighbours.npz  the training lines' sentence embeddings (float16), labels and folds: the nearest-neighbour
+                    expert's memory, shared by the full model and the fold models (with `neighbours` > 0)
 
 The .pkl files are Python pickles (protocol 5) of TextModel objects: load them only from a model directory
 you trust, with the scikit-learn version that wrote them (model.json records it; load() checks it).
@@ -31,6 +33,7 @@ import sklearn
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import ComplementNB
+from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 
 from . import embedding
@@ -39,6 +42,7 @@ from .params import Params
 
 FORMAT = "text-classifier/1"
 MANIFEST = "model.json"
+NEIGHBOURS_FILE = "neighbours.npz"
 
 
 class ModelError(RuntimeError):
@@ -261,6 +265,45 @@ class TextModel:
         return out
 
 
+# --- the nearest-neighbour expert ---------------------------------------------------------------------------
+
+NEIGHBOUR_PRIOR = 0.5  # pseudo-count per class: a unanimous vote of 10 is 10.5 / 12 (4 classes), never certain
+
+
+@dataclass
+class Neighbours:
+    """The training lines' sentence embeddings (float16: half the memory, the same neighbours) with their
+    labels and folds. A text's expert opinion is the vote of its `k` most similar lines (cosine), smoothed by
+    NEIGHBOUR_PRIOR per class; a fold model's vote leaves out the lines of its own fold, as its training did.
+    It sees local structure the two linear experts miss (measured: ../README.md, "Nearest neighbours"), and
+    is stored once for the full and the fold models."""
+
+    vectors: np.ndarray  # (n, DIMENSIONS) float16
+    labels: np.ndarray  # (n,) int64
+    folds: np.ndarray  # (n,) int64, -1: no fold
+    k: int
+
+    def proba(self, embeddings: np.ndarray, num_classes: int, fold: int | None = None) -> np.ndarray | None:
+        """(n, num_classes) vote probabilities for these embeddings; None when no line may vote."""
+        voters = np.flatnonzero(self.folds != fold) if fold is not None else np.arange(len(self.labels))
+        if len(voters) == 0 or len(embeddings) == 0:
+            return None
+        # Cosine order is Euclidean order on unit vectors, for which scikit-learn has its fastest exact search
+        # (chunked, multi-threaded); double precision, so the neighbours do not depend on the request's other rows.
+        index = NearestNeighbors(n_neighbors=min(self.k, len(voters)), algorithm="brute", metric="euclidean")
+        index.fit(normalize(_float64(self.vectors[voters])))
+        nearest = index.kneighbors(normalize(_float64(embeddings)), return_distance=False)
+        votes = self.labels[voters][nearest]
+        counts = np.stack([(votes == c).sum(axis=1) for c in range(num_classes)], axis=1) + NEIGHBOUR_PRIOR
+        return counts / counts.sum(axis=1, keepdims=True)
+
+
+def _neighbours(analysis: Analysis, labels: np.ndarray, folds: np.ndarray, params: Params) -> Neighbours | None:
+    if analysis.embeddings is None or params.neighbours == 0 or len(labels) == 0:
+        return None
+    return Neighbours(np.asarray(analysis.embeddings, dtype=np.float16), labels, folds, params.neighbours)
+
+
 # --- the full model and the fold models -------------------------------------------------------------------
 
 
@@ -272,6 +315,7 @@ class Bundle:
     full: TextModel
     folds: list[TextModel] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
+    neighbours: Neighbours | None = None
 
     def model_for(self, fold: int | None, line: int) -> int:
         """Index of the model that predicts a line: -1 for the full model, k for fold model k."""
@@ -293,7 +337,12 @@ class Bundle:
         )
         for index, model in models.items():
             rows = np.flatnonzero(which == index)
-            out[rows] = model.predict_proba([texts[r] for r in rows], None if embeddings is None else embeddings[rows])
+            vectors = None if embeddings is None else embeddings[rows]
+            out[rows] = model.predict_proba([texts[r] for r in rows], vectors)
+            if self.neighbours is not None and model.needs_embeddings:
+                vote = self.neighbours.proba(vectors, self.num_classes, None if index < 0 else int(index))
+                if vote is not None:
+                    out[rows] = product_of_experts(out[rows], vote)
         return out
 
     def predict_records(self, records: Sequence[Any]) -> list[dict[str, list]]:
@@ -333,7 +382,8 @@ def train_bundle(examples: Sequence[Example], params: Params, num_classes: int) 
             folds.append(TextModel.knowing_nothing(params, num_classes))
             continue
         folds.append(TextModel(params, num_classes).fit_rows(analysis, rows, labels[rows]))
-    return Bundle(num_classes=num_classes, full=full, folds=folds)
+    neighbours = _neighbours(analysis, labels, fold_ids, params)
+    return Bundle(num_classes=num_classes, full=full, folds=folds, neighbours=neighbours)
 
 
 # --- model directory ---------------------------------------------------------------------------------------
@@ -345,6 +395,11 @@ def save(bundle: Bundle, directory: Path, extra: dict[str, Any] | None = None) -
     for model, name in zip([bundle.full, *bundle.folds], [files["full"], *files["folds"]], strict=True):
         with open(directory / name, "wb") as f:
             pickle.dump(model, f, protocol=5)
+    if bundle.neighbours is not None:
+        files["neighbours"] = NEIGHBOURS_FILE
+        memory = bundle.neighbours
+        with open(directory / NEIGHBOURS_FILE, "wb") as f:
+            np.savez(f, vectors=memory.vectors, labels=memory.labels, folds=memory.folds, k=np.int64(memory.k))
     manifest = {
         "format": FORMAT,
         "num_classes": bundle.num_classes,
@@ -390,9 +445,17 @@ def load(directory: Path | str) -> Bundle:
     try:
         full = _unpickle(directory / files["full"])
         folds = [_unpickle(directory / name) for name in files["folds"]]
-    except (OSError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+        neighbours = _load_neighbours(directory / files["neighbours"]) if "neighbours" in files else None
+    except (OSError, EOFError, ValueError, KeyError, pickle.UnpicklingError) as exc:
         raise ModelError(f"cannot load the model files in {directory}: {exc}") from exc
-    return Bundle(num_classes=int(manifest["num_classes"]), full=full, folds=folds, manifest=manifest)
+    return Bundle(
+        num_classes=int(manifest["num_classes"]), full=full, folds=folds, manifest=manifest, neighbours=neighbours
+    )
+
+
+def _load_neighbours(path: Path) -> Neighbours:
+    with np.load(path, allow_pickle=False) as memory:
+        return Neighbours(memory["vectors"], memory["labels"], memory["folds"], int(memory["k"]))
 
 
 def _unpickle(path: Path) -> TextModel:

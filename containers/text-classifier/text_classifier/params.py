@@ -50,6 +50,9 @@ class Params:
     the TF-IDF classifier alone (no torch needed)."""
     embedding_C: float = 4.0
     """Inverse regularisation strength of the logistic regression on sentence embeddings."""
+    neighbours: int = 10
+    """With a sentence embedding, a third expert: the labels of the text's `neighbours` nearest training texts
+    in the embedding space (cosine), a vote smoothed by half a count per class; 0: no such expert."""
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -137,6 +140,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "lowercase": _bool,
     "sentence_embedding": _choice(*SENTENCE_EMBEDDINGS),
     "embedding_C": _in_range(_float, 0.0, 1e6, low_open=True),
+    "neighbours": _in_range(_int, 0, 1000),
 }
 assert set(PARSERS) == {f.name for f in dataclasses.fields(Params)}
 
