@@ -60,7 +60,8 @@ def main() -> int:
     print(
         f"{'binary: health against the rest' if args.binary else 'UCI News, 4 classes'}; {args.seeds} seeds, "
         f"{LABELED:,} labeled of {args.size:,}\n\n"
-        "| labels wrong | k | cov@95% (given) | cov@96% (given) | cov@96% (truth) | cov@96% (truth), far rows | far share |\n"
+        "| labels wrong | k | cov@95% (given) | cov@96% (given) | cov@96% (truth) "
+        "| cov@96% (truth), far rows | far share |\n"
         "|---:|---:|---:|---:|---:|---:|---:|"
     )
     for noise in args.noise:
@@ -72,7 +73,9 @@ def main() -> int:
                 truth = np.array([int(rows[i]["category"] == "m") for i in chosen])
             else:
                 truth = np.array([names.index(UCI_CODES[rows[i]["category"]]) for i in chosen])
-            given_by_id = noisy_labels({str(i): int(t) for i, t in zip(chosen, truth, strict=True)}, len(names), noise, seed)
+            given_by_id = noisy_labels(
+                {str(i): int(t) for i, t in zip(chosen, truth, strict=True)}, len(names), noise, seed
+            )
             given = np.array([given_by_id[str(i)] for i in chosen])
             vectors = default_embedder().embed(texts).astype(np.float64)
             far = (vectors[LABELED:] @ vectors[:LABELED].T).max(axis=1) < FAR
@@ -82,11 +85,18 @@ def main() -> int:
                 score, predicted = margins(p), p.argmax(axis=1)
                 right, agrees = predicted == truth[LABELED:], predicted == given[LABELED:]
                 results[k].append(
-                    [cov(score, agrees, 0.95), cov(score, agrees, 0.96), cov(score, right, 0.96),
-                     cov(score[far], right[far], 0.96), float(far.mean())]
+                    [
+                        cov(score, agrees, 0.95),
+                        cov(score, agrees, 0.96),
+                        cov(score, right, 0.96),
+                        cov(score[far], right[far], 0.96),
+                        float(far.mean()),
+                    ]
                 )
         for k, values in results.items():
-            print(f"| {noise:.0%} | {k} | " + " | ".join(f"{v:.1%}" for v in np.mean(values, axis=0)) + " |", flush=True)
+            print(
+                f"| {noise:.0%} | {k} | " + " | ".join(f"{v:.1%}" for v in np.mean(values, axis=0)) + " |", flush=True
+            )
     return 0
 
 
