@@ -115,8 +115,18 @@ def test_a_neighbour_vote_over_fewer_lines_than_neighbours_counts_every_line():
     examples = [Example(x["source"], x["label"], None) for x in train_lines()[:6]]
     bundle = train_bundle(examples, Params(), 4)
     vote = bundle.neighbours.proba(default_embedder().embed([TEST_ROWS[0]["source"]]), 4)
-    counts = np.bincount([e.label for e in examples], minlength=4) + 0.5
+    counts = np.bincount([e.label for e in examples], minlength=4)
+    counts = counts + 0.5 * (counts > 0)
     np.testing.assert_allclose(vote, [counts / counts.sum()], atol=1e-12)
+
+
+def test_a_class_no_line_holds_gets_no_vote_and_keeps_probability_zero():
+    examples = [Example(x["source"], x["label"], None) for x in train_lines()[:200] if x["label"] != 2]
+    bundle = train_bundle(examples, Params(), 5)  # classes 2 and 4 never seen
+    queries = [r["source"] for r in TEST_ROWS[:20]]
+    vote = bundle.neighbours.proba(default_embedder().embed(queries), 5)
+    assert np.all(vote[:, [2, 4]] == 0) and np.all(vote[:, [0, 1, 3]] > 0)
+    assert np.all(bundle.predict_proba(queries)[:, [2, 4]] == 0.0)
 
 
 def test_the_neighbour_vote_makes_the_confident_predictions_more_often_right():

@@ -71,8 +71,8 @@ def test_out_of_fold_prediction_uses_fold_model_k(server, trained):
     assert status == 200
     outs = outputs(data)
     for i, text in enumerate(texts):
-        fold_prob = bundle.folds[i % FOLDS].predict_proba([text])[0]
-        full_prob = bundle.full.predict_proba([text])[0]
+        fold_prob = bundle.predict_proba([text], [i % FOLDS])[0]
+        full_prob = bundle.predict_proba([text])[0]
         oof, full = outs[i], outs[len(texts) + i]
         assert oof["prob"] == pytest.approx(sorted(fold_prob, reverse=True), abs=1e-12)
         assert oof["label"][0] == int(fold_prob.argmax())

@@ -267,16 +267,18 @@ class TextModel:
 
 # --- the nearest-neighbour expert ---------------------------------------------------------------------------
 
-NEIGHBOUR_PRIOR = 0.5  # pseudo-count per class: a unanimous vote of 10 is 10.5 / 12 (4 classes), never certain
+# Pseudo-count for each class the voters hold: a unanimous vote of 10 is 10.5 / 12 (4 classes), never certain;
+# a class no voter holds gets none, so it keeps the probability 0 the other experts give it.
+NEIGHBOUR_PRIOR = 0.5
 
 
 @dataclass
 class Neighbours:
     """The training lines' sentence embeddings (float16: half the memory, the same neighbours) with their
     labels and folds. A text's expert opinion is the vote of its `k` most similar lines (cosine), smoothed by
-    NEIGHBOUR_PRIOR per class; a fold model's vote leaves out the lines of its own fold, as its training did.
-    It sees local structure the two linear experts miss (measured: ../README.md, "Nearest neighbours"), and
-    is stored once for the full and the fold models."""
+    NEIGHBOUR_PRIOR for each class the voters hold; a fold model's vote leaves out the lines of its own fold,
+    as its training did. It sees local structure the two linear experts miss (measured: ../README.md,
+    "Nearest neighbours"), and is stored once for the full and the fold models."""
 
     vectors: np.ndarray  # (n, DIMENSIONS) float16
     labels: np.ndarray  # (n,) int64
@@ -293,8 +295,10 @@ class Neighbours:
         index = NearestNeighbors(n_neighbors=min(self.k, len(voters)), algorithm="brute", metric="euclidean")
         index.fit(normalize(_float64(self.vectors[voters])))
         nearest = index.kneighbors(normalize(_float64(embeddings)), return_distance=False)
-        votes = self.labels[voters][nearest]
-        counts = np.stack([(votes == c).sum(axis=1) for c in range(num_classes)], axis=1) + NEIGHBOUR_PRIOR
+        voter_labels = self.labels[voters]
+        votes = voter_labels[nearest]
+        held = np.bincount(voter_labels, minlength=num_classes)[:num_classes] > 0
+        counts = np.stack([(votes == c).sum(axis=1) for c in range(num_classes)], axis=1) + NEIGHBOUR_PRIOR * held
         return counts / counts.sum(axis=1, keepdims=True)
 
 
