@@ -19,7 +19,6 @@ headlines. `--binary`: health against everything else (the bench's binary set).
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 from pathlib import Path
 
@@ -30,9 +29,9 @@ REPO = HERE.parents[2]
 sys.path[:0] = [str(HERE.parent), str(HERE), str(REPO)]
 
 from measure import coverage_at  # noqa: E402
-from round1_search import margins  # noqa: E402
+from round1_search import class_names_of, draw, margins  # noqa: E402
 
-from local.sample import UCI_CODES, Dataset, class_names, noisy_labels, read_rows  # noqa: E402
+from local.sample import Dataset, read_rows  # noqa: E402
 from text_classifier.contract import Example  # noqa: E402
 from text_classifier.embedding import default_embedder  # noqa: E402
 from text_classifier.model import train_bundle  # noqa: E402
@@ -56,7 +55,7 @@ def main() -> int:
     args = parser.parse_args()
     dataset = Dataset.bundled()
     rows = read_rows(dataset)
-    names = ["other", "health"] if args.binary else class_names(dataset, rows)
+    names = class_names_of(dataset, rows, args.binary)
     print(
         f"{'binary: health against the rest' if args.binary else 'UCI News, 4 classes'}; {args.seeds} seeds, "
         f"{LABELED:,} labeled of {args.size:,}\n\n"
@@ -67,16 +66,7 @@ def main() -> int:
     for noise in args.noise:
         results: dict[int, list[list[float]]] = {k: [] for k in args.k}
         for seed in range(args.seeds):
-            chosen = random.Random(seed).sample(range(len(rows)), args.size)
-            texts = [rows[i]["title"] for i in chosen]
-            if args.binary:
-                truth = np.array([int(rows[i]["category"] == "m") for i in chosen])
-            else:
-                truth = np.array([names.index(UCI_CODES[rows[i]["category"]]) for i in chosen])
-            given_by_id = noisy_labels(
-                {str(i): int(t) for i, t in zip(chosen, truth, strict=True)}, len(names), noise, seed
-            )
-            given = np.array([given_by_id[str(i)] for i in chosen])
+            texts, truth, given = draw(rows, names, args.size, seed, noise, args.binary)
             vectors = default_embedder().embed(texts).astype(np.float64)
             far = (vectors[LABELED:] @ vectors[:LABELED].T).max(axis=1) < FAR
             examples = [Example(texts[i], int(given[i]), None) for i in range(LABELED)]

@@ -170,6 +170,26 @@ def margins(probabilities: np.ndarray) -> np.ndarray:
     return ordered[:, -1] - ordered[:, -2]
 
 
+def class_names_of(dataset: Dataset, rows: list[dict], binary: bool) -> list[str]:
+    """The classes of the bundled sample, or of its binary set: health (UCI code m) against everything else."""
+    return ["other", "health"] if binary else class_names(dataset, rows)
+
+
+def draw(
+    rows: list[dict], names: list[str], size: int, seed: int, noise: float, binary: bool = False
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The bench's sample for a seed: `size` random rows' texts, their true classes, and the labels given, a
+    fraction `noise` of them a random wrong class (as `make bench --label-noise`)."""
+    chosen = random.Random(seed).sample(range(len(rows)), size)
+    texts = [rows[i]["title"] for i in chosen]
+    if binary:
+        truth = [int(rows[i]["category"] == "m") for i in chosen]
+    else:
+        truth = [names.index(UCI_CODES[rows[i]["category"]]) for i in chosen]
+    given_by_id = noisy_labels({str(i): t for i, t in zip(chosen, truth, strict=True)}, len(names), noise, seed)
+    return texts, np.array(truth), np.array([given_by_id[str(i)] for i in chosen])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--noise", type=float, nargs="+", default=[0.0, 0.01, 0.02, 0.03])
@@ -182,7 +202,7 @@ def main() -> int:
     args = parser.parse_args()
     dataset = Dataset.bundled()
     rows = read_rows(dataset)
-    names = ["other", "health"] if args.binary else class_names(dataset, rows)
+    names = class_names_of(dataset, rows, args.binary)
     calibration = round(args.size * args.calibration_share)
     wanted = set(args.searches or [*SEARCHES, *YARDSTICKS])
     searches = {name: choose for name, choose in SEARCHES.items() if name in wanted}
@@ -194,14 +214,7 @@ def main() -> int:
     for noise in args.noise:
         shares: dict[str, list[tuple[float, bool]]] = {name: [] for name in [*searches, *yardsticks]}
         for seed in range(args.seeds):
-            chosen = random.Random(seed).sample(range(len(rows)), args.size)
-            texts = [rows[i]["title"] for i in chosen]
-            if args.binary:
-                truth = [int(rows[i]["category"] == "m") for i in chosen]
-            else:
-                truth = [names.index(UCI_CODES[rows[i]["category"]]) for i in chosen]
-            given_by_id = noisy_labels({str(i): t for i, t in zip(chosen, truth, strict=True)}, len(names), noise, seed)
-            given = np.array([given_by_id[str(i)] for i in chosen])
+            texts, _, given = draw(rows, names, args.size, seed, noise, args.binary)
             folds = [j % args.folds for j in range(calibration)]
             labeled = zip(texts[:calibration], given[:calibration], folds, strict=True)
             examples = [Example(t, int(y), f) for t, y, f in labeled]

@@ -39,9 +39,9 @@ REPO = HERE.parents[2]
 sys.path[:0] = [str(HERE.parent), str(REPO / "functions"), str(REPO / "functions" / "shared"), str(REPO)]
 
 import select_and_auto_label.logic as search  # noqa: E402
-from round1_search import margins  # noqa: E402  (beside this script)
+from round1_search import draw, margins  # noqa: E402  (beside this script)
 
-from local.sample import UCI_CODES, Dataset, class_names, noisy_labels, read_rows  # noqa: E402
+from local.sample import Dataset, class_names, read_rows  # noqa: E402
 from text_classifier.model import Example, train_bundle  # noqa: E402
 from text_classifier.params import parse  # noqa: E402
 
@@ -106,13 +106,7 @@ def main() -> int:
     names = class_names(dataset, rows)
     results: dict[str, list] = {variant: [] for variant in args.variants}
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        chosen = random.Random(seed).sample(range(len(rows)), args.size)
-        texts = [rows[i]["title"] for i in chosen]
-        truth = np.array([names.index(UCI_CODES[rows[i]["category"]]) for i in chosen])
-        given_by_id = noisy_labels(
-            {str(i): int(t) for i, t in zip(chosen, truth, strict=True)}, len(names), args.noise, seed
-        )
-        given = np.array([given_by_id[str(i)] for i in chosen])
+        texts, truth, given = draw(rows, names, args.size, seed, args.noise)
         for variant in args.variants:
             outcome = run(
                 texts, given, truth, len(names), seed=seed, bootstrap=args.bootstrap, batch=args.batch, variant=variant
