@@ -71,7 +71,8 @@ def test_full_and_fold_models_equal_plain_scikit_learn_fitted_on_their_rows(para
 
 def reference_neighbour_vote(texts, labels, queries, k=10, prior=0.5):
     """The nearest-neighbour expert, written with scikit-learn's KNeighborsClassifier (cosine, uniform vote) on
-    the embeddings as the model stores them (float16), the vote fractions smoothed by `prior` per class."""
+    the embeddings as the model stores them (float16), the vote fractions smoothed by `prior` per class (every
+    class of these tests' training lines is held, so every class gets it)."""
 
     def embed(texts):
         return default_embedder().embed(texts).astype(np.float16).astype(np.float64)

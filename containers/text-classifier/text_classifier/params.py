@@ -52,7 +52,8 @@ class Params:
     """Inverse regularisation strength of the logistic regression on sentence embeddings."""
     neighbours: int = 10
     """With a sentence embedding, a third expert: the labels of the text's `neighbours` nearest training texts
-    in the embedding space (cosine), a vote smoothed by half a count per class; 0: no such expert."""
+    in the embedding space (cosine), a vote smoothed by half a count for each class the training lines hold;
+    0: no such expert."""
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
