@@ -197,11 +197,18 @@ class RoundSelection:
         return sum(self.auto_per_class) if self.adopts else self.auto_in_force
 
     @property
+    def stalled_rounds(self) -> int:
+        """Rounds in a row, this one included, that left the auto-labels in force as they were: since the
+        certificate in force was adopted, or since the run began when none of its rounds certified."""
+        return 0 if self.adopts else self.round_number - (self.certificate_round or 0)
+
+    @property
     def buys_calibration(self) -> bool:
         """The next human batch is a random calibration batch: when the record, not the model, is what holds
-        the certificate back, and more of it is expected to certify more than its labels cost."""
+        the certificate back — more of it is expected to certify more than its labels cost, or it has left
+        the set as it was for several rounds in a row."""
         return self.random_picks is not None and calibration_pays(
-            self.in_force_after, self.projected_covered, self.random_picks.k, self.pool_count
+            self.in_force_after, self.projected_covered, self.random_picks.k, self.pool_count, self.stalled_rounds
         )
 
     def selection(self, texts_of: Callable[[set[int]], dict[int, str]]) -> list[dict]:
@@ -235,6 +242,7 @@ class RoundSelection:
             "projected_threshold": self.projected.value,
             "projected_pool_items": self.projected_covered,
             "pool_items_in_force": self.in_force_after,
+            "stalled_rounds": self.stalled_rounds,
             "bought": self.buys_calibration,
         }
 

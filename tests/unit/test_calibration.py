@@ -307,17 +307,23 @@ def test_a_record_just_short_of_evidence_is_projected_to_certify_when_longer(see
 
 
 @pytest.mark.parametrize(
-    "in_force,projected,extra,pool,pays",
+    "in_force,projected,extra,pool,stalled,pays",
     [
-        (0, 1, 500, 8000, True),  # nothing is auto-labeled: every random label lands on an item people label anyway
-        (0, 0, 500, 8000, True),  # free, though the projection expects nothing: fresh draws dilute an unlucky record
-        (4000, 4200, 500, 8000, False),  # 200 more items for 250 auto-labels given up
-        (4000, 4300, 500, 8000, True),
-        (6000, 6000, 500, 8000, False),
-        (0, 10, 500, 0, False),  # no pool, nothing to pay for
+        (0, 1, 500, 8000, 0, True),  # nothing is auto-labeled: every random label lands on an item people label anyway
+        (0, 0, 500, 8000, 1, True),  # free, though the projection expects nothing: fresh draws dilute an unlucky record
+        (4000, 4200, 500, 8000, 0, False),  # 200 more items for 250 auto-labels given up
+        (4000, 4300, 500, 8000, 0, True),
+        (6000, 6000, 500, 8000, 0, False),
+        (0, 10, 500, 0, 0, False),  # no pool, nothing to pay for
+        (1200, 0, 500, 8000, 1, False),  # one stalled round: as often a coin flip at the edge of the bound
+        (1200, 0, 500, 8000, 2, False),
+        (1200, 0, 500, 8000, 3, True),  # three in a row: the record has gone bad for later models
+        (1200, 0, 500, 8000, 4, False),  # the batch bought after the third is given its rounds to tell
+        (1200, 0, 500, 8000, 6, True),
+        (6000, 0, 500, 0, 3, False),
     ],
 )
-def test_random_calibration_labels_pay_when_the_projected_gain_exceeds_the_auto_labels_they_take(
-    in_force, projected, extra, pool, pays
+def test_random_calibration_labels_pay_when_the_projected_gain_exceeds_their_price_or_the_record_stalls(
+    in_force, projected, extra, pool, stalled, pays
 ):
-    assert calibration_pays(in_force, projected, extra, pool) is pays
+    assert calibration_pays(in_force, projected, extra, pool, stalled) is pays

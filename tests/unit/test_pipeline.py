@@ -134,7 +134,7 @@ def test_transform_output_that_misses_or_repeats_records_is_refused(mutate, mess
         start(validation).check_output(mutate(predictions), 100, {"pool_count": 75, "validation_count": 25})
 
 
-def noisy_round(flip_share, batch_size, *, auto=0, certificate_round=None):
+def noisy_round(flip_share, batch_size, *, auto=0, certificate_round=None, round_number=2):
     """A round whose calibration record carries injected wrong labels: `flip_share` of the 600 most confident
     validation items say class 1 where the model (right 99.5% of the time there) says 0."""
     predictions, validation = items(4000)
@@ -146,7 +146,7 @@ def noisy_round(flip_share, batch_size, *, auto=0, certificate_round=None):
     event = {
         "config": {**CONFIG, "human_batch_size": batch_size},
         "progress": {"counts": {"human": 0, "auto": auto}, "certificate_round": certificate_round},
-        "training": {"round": 2, "job_name": "r2"},
+        "training": {"round": round_number, "job_name": f"r{round_number}"},
     }
     selection = RoundSelection.start(event, CATEGORIES, validation)
     selection.check_output(predictions, 4000, {"pool_count": 3000, "validation_count": 1000})
@@ -177,6 +177,7 @@ def test_a_record_that_wrong_labels_block_buys_a_random_calibration_batch():
         "projected_threshold": selection.projected.value,
         "projected_pool_items": selection.projected_covered,
         "pool_items_in_force": 0,
+        "stalled_rounds": 2,  # rounds 1 and 2 certified nothing
         "bought": True,
     }
 
@@ -216,6 +217,36 @@ def test_while_nothing_is_in_force_random_calibration_labels_are_free_and_always
     selection.split_pool(predictions, lambda line: None)
     assert selection.projected.value is None and selection.buys_calibration
     assert [line["calibration"] for line in selection.selection(lambda wanted: {})] == [True] * 20
+
+
+@pytest.mark.parametrize("round_number,bought", [(2, False), (3, False), (4, True), (5, False), (7, True)])
+def test_a_small_certificate_that_stands_round_after_round_buys_a_batch_every_third_stalled_round(
+    round_number, bought
+):
+    """Round 1 certified 300 pool items; later rounds certify nothing on the same record, and a batch of 20
+    is projected to certify nothing either. One stalled round is often a coin flip at the edge of the bound;
+    three in a row say the record has gone bad for the later models: a batch is bought then, and again after
+    every third stalled round, whatever one round's projection says."""
+    selection, predictions, validation = noisy_round(
+        0.02, 20, auto=300, certificate_round=1, round_number=round_number
+    )
+    selection.keep(iter([rid for rid in range(4000) if rid not in validation][::10]), 4000)
+    selection.split_pool(predictions, lambda line: pytest.fail("the round adopts nothing"))
+    assert selection.projected.value is None and selection.stalled_rounds == round_number - 1
+    assert selection.buys_calibration is bought
+    assert [line["calibration"] for line in selection.selection(lambda wanted: {})] == [bought] * 20
+    assert selection.calibration_batch()["stalled_rounds"] == round_number - 1
+
+
+def test_a_round_that_adopts_its_certificate_has_not_stalled():
+    """Round 4 re-certifies a clean record after two stalled rounds: the count starts again, and a clean
+    record's projection does not pay for a batch."""
+    predictions, validation = items(4000)
+    selection = start(validation, round_number=4, certificate_round=1, auto=50)
+    selection.check_output(predictions, 4000, {"pool_count": 3000, "validation_count": 1000})
+    selection.weigh(predictions)
+    selection.split_pool(predictions, lambda line: None)
+    assert selection.adopts and selection.stalled_rounds == 0 and not selection.buys_calibration
 
 
 def test_a_calibration_batch_may_take_kept_auto_labels_the_strategy_never_offers():
