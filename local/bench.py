@@ -15,6 +15,7 @@ strategy (the others under "by_strategy").
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -119,6 +120,7 @@ def summarise(rows: list[dict], dataset: Dataset, args: argparse.Namespace, stra
     held = [r["claim_held"] for r in mine if r["claim_held"] is not None]
     return {
         "dataset": str(dataset.path.name),
+        "one_vs_rest": dataset.one_vs_rest,
         "size": size,
         "protocol": args.protocol,
         "model_preset": args.model_preset,
@@ -180,6 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dataset", type=Path, help="CSV of labeled text (default: the bundled UCI News sample)")
     p.add_argument("--text-column", default="title")
     p.add_argument("--label-column", default="category")
+    p.add_argument(
+        "--one-vs-rest",
+        metavar="VALUE",
+        help="make the set binary: this value of the label column against all the others (e.g. m on UCI News)",
+    )
     p.add_argument("--seeds", type=positive_int, default=5)
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--size", type=positive_int, default=10_000)
@@ -224,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     if not 0.0 <= args.label_noise < 1.0:
         p.error("--label-noise must be within [0, 1)")
     dataset = Dataset(args.dataset, args.text_column, args.label_column) if args.dataset else Dataset.bundled()
+    if args.one_vs_rest is not None:
+        dataset = dataclasses.replace(dataset, one_vs_rest=args.one_vs_rest)
     started = time.monotonic()
     rows = []
     deployment = LocalDeployment(

@@ -29,6 +29,7 @@ class Dataset:
     path: Path
     text_column: str
     label_column: str
+    one_vs_rest: str | None = None  # a value of the label column: that class against all the others, binary
 
     @classmethod
     def bundled(cls) -> Dataset:
@@ -100,6 +101,18 @@ def class_names(dataset: Dataset, rows: list[dict]) -> list[str]:
     return sorted({row[dataset.label_column] for row in rows})
 
 
+def one_vs_rest(to_name: dict[str, str], value: str, path: Path) -> tuple[list[str], dict[str, str]]:
+    """Class names and the label column's values mapped to them when one class stands against the rest
+    (a binary, usually imbalanced set from any labeled CSV: the class first, "not <class>" second)."""
+    if value not in to_name:
+        raise SystemExit(
+            f"{path}: --one-vs-rest {value!r} is not a value of the label column; values are {sorted(to_name)}"
+        )
+    positive = to_name[value]
+    rest = f"not {positive}"
+    return [positive, rest], {code: positive if code == value else rest for code in to_name}
+
+
 def noisy_labels(truth: dict[str, int], num_classes: int, noise: float, seed: int) -> dict[str, int]:
     """The labels people give when a fraction `noise` of them is wrong: each item's label is, with
     probability `noise`, a class drawn uniformly among the other classes (seeded, one draw per item, so the
@@ -131,6 +144,8 @@ def make_sample(
         raise SystemExit(f"{dataset.path} has {len(rows)} usable rows; asked for {size}")
     names = class_names(dataset, rows)
     to_name = UCI_CODES if dataset.path == BUNDLED else {name: name for name in names}
+    if dataset.one_vs_rest is not None:
+        names, to_name = one_vs_rest(to_name, dataset.one_vs_rest, dataset.path)
     chosen = random.Random(seed).sample(range(len(rows)), size)
     labeled = round(size * prelabeled_fraction)
     manifest, truth = [], {}

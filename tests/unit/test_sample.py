@@ -1,5 +1,6 @@
 """The bench's samples: pre-labels, the labels people give under injected noise, the true labels kept apart."""
 
+import dataclasses
 import json
 
 import pytest
@@ -39,6 +40,21 @@ def test_a_csv_with_a_byte_order_mark_is_read_like_any_other(tmp_path):
     path.write_bytes("\ufefftext,label\r\n".encode() + rows.encode())  # as Excel writes "CSV UTF-8"
     sample = make_sample(Dataset(path, "text", "label"), 10, seed=0, prelabeled_fraction=0.2)
     assert len(sample.manifest) == 10 and sample.label_config["labels"] == [{"label": "a"}, {"label": "b"}]
+
+
+def test_one_class_against_the_rest_makes_a_binary_set_of_the_same_items():
+    full = make_sample(Dataset.bundled(), 2000, seed=4, prelabeled_fraction=0.2, label_noise=0.02)
+    health_vs_rest = dataclasses.replace(Dataset.bundled(), one_vs_rest="m")
+    binary = make_sample(health_vs_rest, 2000, seed=4, prelabeled_fraction=0.2, label_noise=0.02)
+    names = [item["label"] for item in full.label_config["labels"]]
+    health = names.index("Health & Medicine")
+    assert binary.label_config["labels"] == [{"label": "Health & Medicine"}, {"label": "not Health & Medicine"}]
+    assert binary.truth == {key: 0 if label == health else 1 for key, label in full.truth.items()}
+    assert 0.05 < sum(label == 0 for label in binary.truth.values()) / 2000 < 0.2  # imbalanced, as on UCI
+    wrong = sum(binary.given[key] != label for key, label in binary.truth.items())
+    assert 0.01 * 2000 < wrong < 0.03 * 2000  # noise on the binary labels, at the asked rate
+    with pytest.raises(SystemExit, match="not a value of the label column"):
+        make_sample(dataclasses.replace(health_vs_rest, one_vs_rest="x"), 10, seed=0, prelabeled_fraction=0.2)
 
 
 @pytest.mark.parametrize("size", ["0", "-5", "ten"])
