@@ -332,24 +332,28 @@ def projected_record(scored: list[tuple[float, bool]], extra: int) -> list[tuple
 STALLED_ROUNDS_PER_BATCH = 3  # rounds in a row that leave the set in force as it was, before a batch is bought
 
 
-def calibration_pays(in_force: int, projected: int, extra: int, pool: int, stalled_rounds: int = 0) -> bool:
+def record_has_stalled(stalled_rounds: int, fresh_covered: int, in_force: int) -> bool:
+    """Whether the calibration record has gone bad for the later models: a third (sixth, …) round in a row
+    leaves the set in force as it was (`stalled_rounds`), and this round's own certificate covers less than
+    half of that set (`fresh_covered`; 0 when it certified nothing). One round that certifies nothing is as
+    often a coin flip at the edge of the bound as a sign, so it takes three; and a round whose certificate
+    covers nearly as much as the set in force is a plateau of the models, not a failing record (the price
+    rule in `calibration_pays` already weighs a batch there)."""
+    return stalled_rounds > 0 and stalled_rounds % STALLED_ROUNDS_PER_BATCH == 0 and 2 * fresh_covered < in_force
+
+
+def calibration_pays(in_force: int, projected: int, extra: int, pool: int, stalled: bool = False) -> bool:
     """Whether `extra` random calibration labels are worth their price. They are drawn from the whole pool,
     so each lands on an auto-labeled item — a label people would not otherwise have given — with probability
     in_force / pool; the rest land on items people label anyway. They pay when the certificate the longer
     record is expected to give (`projected` pool items) exceeds the set in force by more than that price, and
     always while nothing is in force: then they cost nothing, and the projection, which keeps the record's
-    rates, cannot see that an unlucky record's excess of wrong labels is diluted by fresh draws.
-
-    They are bought too after every `STALLED_ROUNDS_PER_BATCH` rounds in a row that left the set in force as
-    it was (`stalled_rounds`: no fresh certificate, or one covering fewer items). One such round is as often
-    a coin flip at the edge of the bound as a sign (clean runs have single ones); three in a row say the
-    record has gone bad for the later, better models, which one round's projection cannot see (a small
-    certificate in force would otherwise disarm the rule above for the rest of the run)."""
+    rates, cannot see that an unlucky record's excess of wrong labels is diluted by fresh draws. For the same
+    reason they are bought when the record has stalled (`record_has_stalled`): otherwise a small certificate
+    in force would disarm the free batch for the rest of the run."""
     if pool <= 0:
         return False
-    if in_force == 0 or (stalled_rounds > 0 and stalled_rounds % STALLED_ROUNDS_PER_BATCH == 0):
-        return True
-    return projected - in_force > extra * in_force / pool
+    return in_force == 0 or stalled or projected - in_force > extra * in_force / pool
 
 
 def passes(score: float, threshold: Threshold, method: str) -> bool:

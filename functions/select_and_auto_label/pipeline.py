@@ -38,6 +38,7 @@ from .logic import (
     choose_threshold,
     passes,
     projected_record,
+    record_has_stalled,
     replaces,
     summary,
 )
@@ -203,12 +204,20 @@ class RoundSelection:
         return 0 if self.adopts else self.round_number - (self.certificate_round or 0)
 
     @property
+    def fresh_covered(self) -> int:
+        """Pool items this round's own certificate covers (a declined one's count; 0 when it certified none)."""
+        return sum(self.auto_per_class) if self.adopts else (self.declined or {}).get("pool_items", 0)
+
+    @property
     def buys_calibration(self) -> bool:
         """The next human batch is a random calibration batch: when the record, not the model, is what holds
-        the certificate back — more of it is expected to certify more than its labels cost, or it has left
-        the set as it was for several rounds in a row."""
-        return self.random_picks is not None and calibration_pays(
-            self.in_force_after, self.projected_covered, self.random_picks.k, self.pool_count, self.stalled_rounds
+        the certificate back — more of it is expected to certify more than its labels cost, or it has gone
+        bad for the later models (`logic.record_has_stalled`)."""
+        if self.random_picks is None:
+            return False
+        stalled = record_has_stalled(self.stalled_rounds, self.fresh_covered, self.in_force_after)
+        return calibration_pays(
+            self.in_force_after, self.projected_covered, self.random_picks.k, self.pool_count, stalled
         )
 
     def selection(self, texts_of: Callable[[set[int]], dict[int, str]]) -> list[dict]:

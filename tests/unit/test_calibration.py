@@ -11,6 +11,7 @@ from select_and_auto_label.logic import (
     minimum_items,
     passes,
     projected_record,
+    record_has_stalled,
 )
 
 
@@ -309,21 +310,51 @@ def test_a_record_just_short_of_evidence_is_projected_to_certify_when_longer(see
 @pytest.mark.parametrize(
     "in_force,projected,extra,pool,stalled,pays",
     [
-        (0, 1, 500, 8000, 0, True),  # nothing is auto-labeled: every random label lands on an item people label anyway
-        (0, 0, 500, 8000, 1, True),  # free, though the projection expects nothing: fresh draws dilute an unlucky record
-        (4000, 4200, 500, 8000, 0, False),  # 200 more items for 250 auto-labels given up
-        (4000, 4300, 500, 8000, 0, True),
-        (6000, 6000, 500, 8000, 0, False),
-        (0, 10, 500, 0, 0, False),  # no pool, nothing to pay for
-        (1200, 0, 500, 8000, 1, False),  # one stalled round: as often a coin flip at the edge of the bound
-        (1200, 0, 500, 8000, 2, False),
-        (1200, 0, 500, 8000, 3, True),  # three in a row: the record has gone bad for later models
-        (1200, 0, 500, 8000, 4, False),  # the batch bought after the third is given its rounds to tell
-        (1200, 0, 500, 8000, 6, True),
-        (6000, 0, 500, 0, 3, False),
+        (
+            0,
+            1,
+            500,
+            8000,
+            False,
+            True,
+        ),  # nothing is auto-labeled: every random label lands on an item people label anyway
+        (
+            0,
+            0,
+            500,
+            8000,
+            False,
+            True,
+        ),  # free, though the projection expects nothing: fresh draws dilute an unlucky record
+        (4000, 4200, 500, 8000, False, False),  # 200 more items for 250 auto-labels given up
+        (4000, 4300, 500, 8000, False, True),
+        (6000, 6000, 500, 8000, False, False),
+        (0, 10, 500, 0, False, False),  # no pool, nothing to pay for
+        (1200, 0, 500, 8000, True, True),  # a record gone bad: the projection, at its own rates, cannot see past it
+        (6000, 0, 500, 0, True, False),
     ],
 )
 def test_random_calibration_labels_pay_when_the_projected_gain_exceeds_their_price_or_the_record_stalls(
     in_force, projected, extra, pool, stalled, pays
 ):
     assert calibration_pays(in_force, projected, extra, pool, stalled) is pays
+
+
+@pytest.mark.parametrize(
+    "stalled_rounds,fresh,in_force,stalled",
+    [
+        (1, 0, 1200, False),  # one round that certifies nothing: as often a coin flip at the edge of the bound
+        (2, 0, 1200, False),
+        (3, 0, 1200, True),  # three in a row, the last certifying nothing: the record has gone bad for later models
+        (3, 599, 1200, True),  # or less than half the set in force
+        (3, 5320, 5356, False),  # a certificate nearly as large: the models have plateaued, the record is fine
+        (3, 600, 1200, False),
+        (4, 0, 1200, False),  # the batch bought after the third is given its rounds to tell
+        (6, 0, 1200, True),
+        (0, 0, 0, False),
+    ],
+)
+def test_a_record_has_stalled_after_three_rounds_without_growth_the_last_certifying_under_half_the_set(
+    stalled_rounds, fresh, in_force, stalled
+):
+    assert record_has_stalled(stalled_rounds, fresh, in_force) is stalled

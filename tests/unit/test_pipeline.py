@@ -220,22 +220,33 @@ def test_while_nothing_is_in_force_random_calibration_labels_are_free_and_always
 
 
 @pytest.mark.parametrize("round_number,bought", [(2, False), (3, False), (4, True), (5, False), (7, True)])
-def test_a_small_certificate_that_stands_round_after_round_buys_a_batch_every_third_stalled_round(
-    round_number, bought
-):
+def test_a_small_certificate_that_stands_round_after_round_buys_a_batch_every_third_stalled_round(round_number, bought):
     """Round 1 certified 300 pool items; later rounds certify nothing on the same record, and a batch of 20
     is projected to certify nothing either. One stalled round is often a coin flip at the edge of the bound;
     three in a row say the record has gone bad for the later models: a batch is bought then, and again after
     every third stalled round, whatever one round's projection says."""
-    selection, predictions, validation = noisy_round(
-        0.02, 20, auto=300, certificate_round=1, round_number=round_number
-    )
+    selection, predictions, validation = noisy_round(0.02, 20, auto=300, certificate_round=1, round_number=round_number)
     selection.keep(iter([rid for rid in range(4000) if rid not in validation][::10]), 4000)
     selection.split_pool(predictions, lambda line: pytest.fail("the round adopts nothing"))
     assert selection.projected.value is None and selection.stalled_rounds == round_number - 1
     assert selection.buys_calibration is bought
     assert [line["calibration"] for line in selection.selection(lambda wanted: {})] == [bought] * 20
     assert selection.calibration_batch()["stalled_rounds"] == round_number - 1
+
+
+def test_a_certificate_nearly_as_large_as_the_set_in_force_is_a_plateau_not_a_stalled_record():
+    """Rounds 2-4 re-certify about as many pool items as round 1 did, a few fewer each time: the record is
+    sound and the models have stopped growing the set, so the third such round buys nothing (the price rule
+    decides there: a clean record's projection does not pay)."""
+    predictions, validation = items(4000)
+    in_force = [rid for rid in range(4000) if rid not in validation]
+    selection = start(validation, round_number=4, certificate_round=1, auto=len(in_force))
+    selection.check_output(predictions, 4000, {"pool_count": 3000, "validation_count": 1000})
+    selection.weigh(predictions)
+    selection.keep(iter(in_force), 4000)
+    selection.split_pool(predictions, lambda line: pytest.fail("the round adopts nothing"))
+    assert selection.stalled_rounds == 3 and 2 * selection.declined["pool_items"] >= len(in_force)
+    assert selection.fresh_covered == selection.declined["pool_items"] and not selection.buys_calibration
 
 
 def test_a_round_that_adopts_its_certificate_has_not_stalled():
