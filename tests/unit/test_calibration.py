@@ -310,22 +310,10 @@ def test_a_record_just_short_of_evidence_is_projected_to_certify_when_longer(see
 @pytest.mark.parametrize(
     "in_force,projected,extra,pool,stalled,pays",
     [
-        (
-            0,
-            1,
-            500,
-            8000,
-            False,
-            True,
-        ),  # nothing is auto-labeled: every random label lands on an item people label anyway
-        (
-            0,
-            0,
-            500,
-            8000,
-            False,
-            True,
-        ),  # free, though the projection expects nothing: fresh draws dilute an unlucky record
+        # nothing is auto-labeled: every random label lands on an item people label anyway
+        (0, 1, 500, 8000, False, True),
+        # free, though the projection expects nothing: fresh draws dilute an unlucky record
+        (0, 0, 500, 8000, False, True),
         (4000, 4200, 500, 8000, False, False),  # 200 more items for 250 auto-labels given up
         (4000, 4300, 500, 8000, False, True),
         (6000, 6000, 500, 8000, False, False),
