@@ -526,7 +526,7 @@ variable "confidence_level" {
 }
 
 variable "bootstrap_fraction" {
-  description = "Share of all items labeled by humans (random picks) before the first model is trained (0 < x <= 1)."
+  description = "Largest share of all items labeled by humans (random picks) before the first model is trained (0 < x <= 1); the bootstrap stops sooner, at what the threshold search can use (1,370 labels at a 95% target and confidence)."
   type        = number
   default     = 0.2
 

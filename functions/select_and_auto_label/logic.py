@@ -22,13 +22,13 @@ bound errs on the safe side.
 from __future__ import annotations
 
 import bisect
-import functools
 import heapq
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from labeling_common import schemas
+from labeling_common.certification import ENTRY_POINTS, EntryPoint, items_to_certify
 from labeling_common.errors import InvalidInferenceOutput
 from labeling_common.labels import LabelCategories
 from labeling_common.manifest import RECORD_ID_KEY
@@ -37,42 +37,6 @@ from labeling_common.stats import clopper_pearson_lower, clopper_pearson_reaches
 # Thresholds tested per round (the hypotheses of the fallback procedure): every 0.5% of the items. More tests
 # cost no budget (only entries carry a share), and a coarser grid stops short of the loosest passing threshold.
 SEARCH_POINTS = 200
-
-
-@dataclass(frozen=True)
-class EntryPoint:
-    """Where one chain of the search starts, and its initial share of the error budget 1 - ConfidenceLevel.
-    `budget_share` is a weight: each entry in use gets weight / (sum of the weights in use) of the budget.
-    The chain starts at the first count where a record with `error_share` of the tolerated error rate
-    1 - TargetAccuracy wrong can certify the target at this share of the budget. An entry for long records
-    (`within` < 1) is used only when that count lies within the first `within` of the validation items;
-    otherwise its weight goes out of the sum, and the others' shares grow pro rata."""
-
-    error_share: float
-    budget_share: float
-    within: float = 1.0
-
-
-# Shares of the budget, by what each chain is for. Most goes where records with 60% and 70% of the tolerated
-# errors wrong (3% and 3.5% for a 95% target: the 1-3% wrong labels real data has, plus the model's own few)
-# can pass: a chain fails about half the time at an entry placed exactly where its error rate just passes, so
-# the noisy chains start where such records pass with room. The flawless chain needs little: on clean data it
-# starts early and, passing, collects every later entry's share as it goes. The 40% entry (2% wrong) serves
-# small validation sets, where the later entries do not fit (their share then goes to the entries that do).
-# Measured against (0, 0.4, 0.6) with equal shares: docs/how-it-works.md, "The accuracy guarantee".
-# Those four start within the first 685 items (95% target), wherever the record ends; in a long record (random
-# calibration batches grow it) all four can fail on an unlucky few hundred surest items while the items below
-# them hold ample evidence. The fifth chain, for records with 75% of the tolerated errors (3.75% wrong), starts
-# at 1,465 items; it is used only when that lies within the surer half of the record (from 2,930 items), where
-# thresholds can pass. Its weight, a quarter of the four's, leaves them 4/5 of the budget there (12/8/20/40%,
-# 20% for it); a shorter record is searched with the four's weights alone, bit for bit as before it.
-ENTRY_POINTS = (
-    EntryPoint(0.0, 0.15),
-    EntryPoint(0.4, 0.10),
-    EntryPoint(0.6, 0.25),
-    EntryPoint(0.7, 0.50),
-    EntryPoint(0.75, 0.25, within=0.5),
-)
 
 
 @dataclass(frozen=True)
@@ -138,49 +102,6 @@ class Threshold:
 
 
 NO_THRESHOLD = Threshold(None, 0, 0, None, None)
-
-
-@functools.lru_cache(maxsize=256)  # the same few entry points every round: most of a search's time otherwise
-def items_to_certify(target: float, level: float, error_rate: float = 0.0, limit: int = 10**7) -> int:
-    """Fewest validation items for which a record with this observed error rate (floor(n * error_rate) wrong)
-    certifies `target` at significance `level` (error_rate 0: a perfect record); limit + 1 if more than
-    `limit` would be needed. With k wrong fixed, the bound rises with n, so the counts are searched segment
-    by segment (one segment per k) with a bisection each: exact, and fast even for a 99.9% target."""
-
-    def errors(n: int) -> int:
-        return math.floor(n * error_rate)
-
-    def certifies(n: int) -> bool:
-        return clopper_pearson_reaches(n - errors(n), n, 1.0 - level, target)
-
-    low = 1
-    while low <= limit:
-        k = errors(low)
-        high = low  # the last count with k errors (doubling, then bisection on the error count)
-        step = 1
-        while high + step <= limit + 1 and errors(high + step) == k:
-            high += step
-            step *= 2
-        while step > 1:
-            step //= 2
-            if high + step <= limit + 1 and errors(high + step) == k:
-                high += step
-        if certifies(high):
-            first = low
-            while first < high:  # the first certifying count of this segment
-                middle = (first + high) // 2
-                if certifies(middle):
-                    high = middle
-                else:
-                    first = middle + 1
-            return first
-        low = high + 1
-    return limit + 1
-
-
-def minimum_items(target: float, confidence: float) -> int:
-    """Fewest validation items for which even a perfect record can certify `target`."""
-    return items_to_certify(target, 1.0 - confidence)
 
 
 @dataclass(frozen=True)

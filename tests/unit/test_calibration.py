@@ -8,11 +8,12 @@ from select_and_auto_label.logic import (
     calibrate,
     calibration_pays,
     fixed_margin,
-    minimum_items,
     passes,
     projected_record,
     record_has_stalled,
 )
+
+from labeling_common.certification import minimum_items
 
 
 def synthetic(n, seed, accuracy_at):
@@ -42,8 +43,7 @@ def test_minimum_items_matches_clopper_pearson():
 def test_items_to_certify_is_the_first_count_that_certifies(target, rate):
     import math
 
-    from select_and_auto_label.logic import items_to_certify
-
+    from labeling_common.certification import items_to_certify
     from labeling_common.stats import clopper_pearson_lower
 
     def certifies(n):
@@ -126,7 +126,9 @@ def test_uniform_label_noise_keeps_auto_labeling_on_and_the_bound_valid(noise, c
 
 
 def test_the_search_plan_depends_on_scores_and_counts_only():
-    from select_and_auto_label.logic import ENTRY_POINTS, SEARCH_POINTS, items_to_certify, search_plan
+    from select_and_auto_label.logic import SEARCH_POINTS, search_plan
+
+    from labeling_common.certification import ENTRY_POINTS, items_to_certify
 
     total = sum(entry.budget_share for entry in ENTRY_POINTS)  # weights: a 4,000-item record uses all five
     scores = sorted((s for s, _ in synthetic(4000, 8, accuracy_curve)), reverse=True)
@@ -149,7 +151,9 @@ def test_the_search_plan_depends_on_scores_and_counts_only():
 def test_a_record_too_short_for_the_long_record_entry_is_searched_as_by_the_four_others(size):
     """The fifth entry starts at 1,465 items (95% target): within the surer half of the record only from 2,930
     items. Below, the plan is, bit for bit, the one the four entries made before the fifth existed."""
-    from select_and_auto_label.logic import ENTRY_POINTS, EntryPoint, search_plan
+    from select_and_auto_label.logic import search_plan
+
+    from labeling_common.certification import ENTRY_POINTS, EntryPoint
 
     assert [(e.error_share, e.within) for e in ENTRY_POINTS][-1] == (0.75, 0.5)
     four = tuple(EntryPoint(rate, share) for rate, share in [(0.0, 0.15), (0.4, 0.10), (0.6, 0.25), (0.7, 0.50)])
@@ -158,12 +162,33 @@ def test_a_record_too_short_for_the_long_record_entry_is_searched_as_by_the_four
     assert search_plan(scores, 0.95, 0.95) == search_plan(scores, 0.95, 0.95, entries=four)
 
 
+@pytest.mark.parametrize("target", [0.9, 0.95, 0.98])
+def test_the_bootstrap_is_the_record_whose_surer_half_holds_every_general_chain_start(target):
+    """1,370 random labels for a 95% target: the last general chain (3.5% wrong, half the budget) starts at 685
+    of them. A record of the bootstrap's size starts each of the four general chains, with its own share."""
+    from select_and_auto_label.logic import search_plan
+
+    from labeling_common.certification import ENTRY_POINTS, bootstrap_items, items_to_certify
+
+    general = [e for e in ENTRY_POINTS if e.within >= 1.0]
+    total = sum(e.budget_share for e in general)
+    starts = [items_to_certify(target, e.budget_share / total * 0.05, e.error_share * (1 - target)) for e in general]
+    size = bootstrap_items(target, 0.95)
+    assert size == 2 * max(starts)
+    scores = sorted((s for s, _ in synthetic(size, 8, accuracy_curve)), reverse=True)
+    weights = [weight for weight in search_plan(scores, target, 0.95).weights if weight > 0]
+    assert weights == pytest.approx([e.budget_share / total * 0.05 for e in general])
+    assert bootstrap_items(0.95, 0.95) == 1370
+    assert bootstrap_items(0.9, 0.95) < bootstrap_items(0.95, 0.95) < bootstrap_items(0.98, 0.95)
+    assert bootstrap_items(0.95, 0.99) > bootstrap_items(0.95, 0.95)  # a smaller budget needs longer records
+
+
 def test_a_long_record_whose_surest_few_hundred_are_unlucky_still_certifies():
     """4,500 items, right 97.5% of the time above the median score (2.5% wrong labels), with 24 wrong among the
     surest 685 (3.5%): every chain that starts within them fails, as on the binary set at 2% noise (seed 3,
     where a calibration set grown to 4,500 items certified nothing in 8 rounds). The chain for long records
     starts at 1,465 items, where the record passes with room, and certifies most of the surer half."""
-    from select_and_auto_label.logic import ENTRY_POINTS
+    from labeling_common.certification import ENTRY_POINTS
 
     rng = random.Random(5)
     scores = sorted((rng.random() for _ in range(4500)), reverse=True)
@@ -187,7 +212,9 @@ def test_the_bound_holds_for_long_records_with_label_noise_in_at_least_95_percen
 
 
 def test_a_small_validation_set_gives_the_share_of_entries_that_do_not_fit_to_those_that_do():
-    from select_and_auto_label.logic import ENTRY_POINTS, items_to_certify, search_plan
+    from select_and_auto_label.logic import search_plan
+
+    from labeling_common.certification import ENTRY_POINTS, items_to_certify
 
     scores = sorted((s for s, _ in synthetic(300, 9, accuracy_curve)), reverse=True)
     plan = search_plan(scores, 0.95, 0.95)

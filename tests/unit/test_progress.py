@@ -5,7 +5,13 @@ import pytest
 from labeling_common import progress
 from labeling_common.progress import MAX_BATCH_ITEMS, decide, new_counts
 
-CONFIG = {"bootstrap_fraction": 0.2, "max_rounds": 5, "max_human_labels": 0}
+CONFIG = {
+    "bootstrap_fraction": 0.2,
+    "target_accuracy": 0.95,
+    "confidence_level": 0.95,
+    "max_rounds": 5,
+    "max_human_labels": 0,
+}
 
 
 def test_everything_labeled_exports():
@@ -23,6 +29,23 @@ def test_tops_up_human_share_to_the_bootstrap_fraction_with_a_random_batch():
 def test_bootstrap_fraction_rounds_up_so_small_sets_still_get_labels():
     # The AWS sample computed int(total / 5) - human, which is 0 for 12 items with 2 labels.
     assert decide(CONFIG, new_counts(12, human=2), rounds_done=0)[2]["size"] == 1
+
+
+@pytest.mark.parametrize(
+    "total,target,size",
+    [(5_000, 0.95, 1000), (10_000, 0.95, 1370), (1_000_000, 0.95, 1370), (1_000_000, 0.98, 3560)],
+)
+def test_the_bootstrap_buys_no_more_random_labels_than_the_threshold_search_can_use(total, target, size):
+    """20% of 10,000 items would be 2,000 random labels, of a million 200,000: the bootstrap stops where the
+    search's chains all start within the surer half of the record (1,370 at 95%); more random labels come as
+    calibration batches, when they pay."""
+    config = {**CONFIG, "target_accuracy": target}
+    assert decide(config, new_counts(total), rounds_done=0)[2] == {
+        "kind": "bootstrap",
+        "size": size,
+        "selection_uri": None,
+    }
+    assert decide(config, new_counts(total, human=size), rounds_done=0) == ("round", None, None)
 
 
 def test_runs_a_round_once_the_bootstrap_share_is_reached():
@@ -75,7 +98,9 @@ def test_a_human_batch_that_labeled_nothing_stops_the_loop():
 
 
 def test_batches_never_exceed_the_ground_truth_job_limit():
-    assert decide(CONFIG, new_counts(2_000_000), rounds_done=0)[2]["size"] == MAX_BATCH_ITEMS
+    selection = {"uri": "s3://b/sel.jsonl", "size": 150_000}
+    batch = decide(CONFIG, new_counts(2_000_000, human=1370), rounds_done=1, selection=selection)[2]
+    assert batch["size"] == MAX_BATCH_ITEMS
 
 
 @pytest.mark.parametrize("rounds_done", [0, 3])

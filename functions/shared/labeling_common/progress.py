@@ -2,14 +2,15 @@
 
 The state machine's Choice states only read `progress.next`; the rules themselves live here, where they
 are unit-tested: stop when everything is labeled; ask humans for the round's selection; top the human share
-up to the bootstrap fraction; stop at the round or human-label budget, or when nothing moves any more;
-otherwise run another active-learning round.
+up to the bootstrap (a fraction of the items, at most what the threshold search can use); stop at the round
+or human-label budget, or when nothing moves any more; otherwise run another active-learning round.
 """
 
 from __future__ import annotations
 
 import math
 
+from .certification import bootstrap_items
 from .layout import round_execution_name
 
 MAX_BATCH_ITEMS = 100_000  # Ground Truth's limit of objects per labeling job
@@ -28,7 +29,10 @@ def human_budget_left(config: dict, counts: dict) -> float:
 
 
 def bootstrap_target(config: dict, counts: dict) -> int:
-    return math.ceil(config["bootstrap_fraction"] * counts["total"])
+    """Human labels wanted before the first round: BootstrapFraction of all items, but never more than the
+    threshold search can use (`certification.bootstrap_items`); calibration batches buy more if they pay."""
+    share = math.ceil(config["bootstrap_fraction"] * counts["total"])
+    return min(share, bootstrap_items(config["target_accuracy"], config["confidence_level"]))
 
 
 def decide(
