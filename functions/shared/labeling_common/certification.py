@@ -2,8 +2,9 @@
 start, and their shares of the error budget) and the exact Clopper-Pearson counts behind them.
 
 SelectAndAutoLabel's search (`select_and_auto_label.logic.calibrate`) starts its chains here, and the loop's
-decision rules (`progress`) size the random bootstrap by them: a record holds evidence only where the search
-can start, so random labels beyond that are bought by calibration batches, and only while they pay.
+decision rules (`progress`) size the random bootstrap by them: the record the search needs to start its chains
+with room, and no more, since a bootstrap is bought before any model can tell whether more would pay; random
+calibration batches grow the record later, when a round expects them to.
 """
 
 from __future__ import annotations
