@@ -268,13 +268,15 @@ def calibration_pays(in_force: int, projected: int, extra: int, pool: int, stall
     so each lands on an auto-labeled item — a label people would not otherwise have given — with probability
     in_force / pool; the rest land on items people label anyway. They pay when the certificate the longer
     record is expected to give (`projected` pool items) exceeds the set in force by more than that price, and
-    always while nothing is in force: then they cost nothing, and the projection, which keeps the record's
-    rates, cannot see that an unlucky record's excess of wrong labels is diluted by fresh draws. For the same
-    reason they are bought when the record has stalled (`record_has_stalled`): otherwise a small certificate
-    in force would disarm the free batch for the rest of the run."""
+    always while the set in force covers less than half the pool: then they cost less than half their number
+    (nothing while no certificate is in force), and the projection, which keeps the record's rates, cannot see
+    that an unlucky record's excess of wrong labels is diluted by fresh draws — a small early certificate
+    would otherwise stop the batches until the record stalls. For the same reason they are bought when the
+    record has stalled (`record_has_stalled`). The set in force never shrinks while the pool does, so a run
+    whose certificate once covers half the pool is weighed by price alone from then on."""
     if pool <= 0:
         return False
-    return in_force == 0 or stalled or projected - in_force > extra * in_force / pool
+    return 2 * in_force < pool or stalled or projected - in_force > extra * in_force / pool
 
 
 def passes(score: float, threshold: Threshold, method: str) -> bool:

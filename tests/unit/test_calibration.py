@@ -345,6 +345,9 @@ def test_a_record_just_short_of_evidence_is_projected_to_certify_when_longer(see
         (4000, 4300, 500, 8000, False, True),
         (6000, 6000, 500, 8000, False, False),
         (0, 10, 500, 0, False, False),  # no pool, nothing to pay for
+        # a small certificate in force: the labels cost under half their number, and its record may be unlucky
+        (2473, 1991, 500, 8130, False, True),
+        (4100, 0, 500, 8000, False, False),  # half the pool or more: weighed by price alone
         (1200, 0, 500, 8000, True, True),  # a record gone bad: the projection, at its own rates, cannot see past it
         (6000, 0, 500, 0, True, False),
     ],

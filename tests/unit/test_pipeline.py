@@ -185,14 +185,14 @@ def test_a_record_that_wrong_labels_block_buys_a_random_calibration_batch():
 def test_random_calibration_labels_are_not_bought_where_they_cost_more_than_they_add():
     """A clean record certifies with room: a longer one would add a few pool items, far fewer than the
     auto-labeled items a random batch would take from the set (each pick lands on one with probability
-    in force / pool). The same holds for a batch too small to move a blocked record while a set is in force,
-    or a search with nothing to project (the AWS sample's fixed rule)."""
+    in force / pool). The same holds for a batch too small to move a blocked record while a set covering half
+    the pool is in force, or a search with nothing to project (the AWS sample's fixed rule)."""
     selection, predictions, _ = noisy_round(0.0, 500)
     selection.split_pool(predictions, lambda line: None)
     assert not selection.buys_calibration
     assert not any(line["calibration"] for line in selection.selection(lambda wanted: {}))
-    blocked, predictions, validation = noisy_round(0.02, 20, auto=300, certificate_round=1)
-    blocked.keep(iter([rid for rid in range(4000) if rid not in validation][::10]), 4000)
+    blocked, predictions, validation = noisy_round(0.02, 20, auto=1500, certificate_round=1)
+    blocked.keep(iter([rid for rid in range(4000) if rid not in validation][::2]), 4000)
     blocked.split_pool(predictions, lambda line: None)
     assert blocked.projected.value is None and not blocked.buys_calibration
     predictions, validation = items(4000)
@@ -219,14 +219,26 @@ def test_while_nothing_is_in_force_random_calibration_labels_are_free_and_always
     assert [line["calibration"] for line in selection.selection(lambda wanted: {})] == [True] * 20
 
 
-@pytest.mark.parametrize("round_number,bought", [(2, False), (3, False), (4, True), (5, False), (7, True)])
-def test_a_small_certificate_that_stands_round_after_round_buys_a_batch_every_third_stalled_round(round_number, bought):
-    """Round 1 certified 300 pool items; later rounds certify nothing on the same record, and a batch of 20
-    is projected to certify nothing either. One stalled round is often a coin flip at the edge of the bound;
-    three in a row say the record has gone bad for the later models: a batch is bought then, and again after
-    every third stalled round, whatever one round's projection says."""
-    selection, predictions, validation = noisy_round(0.02, 20, auto=300, certificate_round=1, round_number=round_number)
+def test_while_a_small_certificate_is_in_force_random_calibration_labels_are_bought():
+    """Round 1 certified 300 of the 3,000 pool items from a record that 2% wrong labels now block: a batch of
+    20 is projected to certify nothing, yet fresh draws dilute an unlucky record, and with a tenth of the pool
+    auto-labeled a random label costs a tenth of one: the batch is bought without waiting for a stall."""
+    selection, predictions, validation = noisy_round(0.02, 20, auto=300, certificate_round=1)
     selection.keep(iter([rid for rid in range(4000) if rid not in validation][::10]), 4000)
+    selection.split_pool(predictions, lambda line: pytest.fail("the round adopts nothing"))
+    assert selection.projected.value is None and selection.stalled_rounds == 1
+    assert selection.buys_calibration
+    assert [line["calibration"] for line in selection.selection(lambda wanted: {})] == [True] * 20
+
+
+@pytest.mark.parametrize("round_number,bought", [(2, False), (3, False), (4, True), (5, False), (7, True)])
+def test_a_certificate_that_stands_round_after_round_buys_a_batch_every_third_stalled_round(round_number, bought):
+    """Round 1 certified half the pool (1,500 items); later rounds certify nothing on the same record, and a
+    batch of 20 is projected to certify nothing either. One stalled round is often a coin flip at the edge of
+    the bound; three in a row say the record has gone bad for the later models: a batch is bought then, and
+    again after every third stalled round, whatever one round's projection says."""
+    selection, predictions, validation = noisy_round(0.02, 20, auto=1500, certificate_round=1, round_number=round_number)
+    selection.keep(iter([rid for rid in range(4000) if rid not in validation][::2]), 4000)
     selection.split_pool(predictions, lambda line: pytest.fail("the round adopts nothing"))
     assert selection.projected.value is None and selection.stalled_rounds == round_number - 1
     assert selection.buys_calibration is bought
