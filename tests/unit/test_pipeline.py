@@ -237,7 +237,9 @@ def test_a_certificate_that_stands_round_after_round_buys_a_batch_every_third_st
     batch of 20 is projected to certify nothing either. One stalled round is often a coin flip at the edge of
     the bound; three in a row say the record has gone bad for the later models: a batch is bought then, and
     again after every third stalled round, whatever one round's projection says."""
-    selection, predictions, validation = noisy_round(0.02, 20, auto=1500, certificate_round=1, round_number=round_number)
+    selection, predictions, validation = noisy_round(
+        0.02, 20, auto=1500, certificate_round=1, round_number=round_number
+    )
     selection.keep(iter([rid for rid in range(4000) if rid not in validation][::2]), 4000)
     selection.split_pool(predictions, lambda line: pytest.fail("the round adopts nothing"))
     assert selection.projected.value is None and selection.stalled_rounds == round_number - 1
