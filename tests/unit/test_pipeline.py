@@ -134,10 +134,13 @@ def test_transform_output_that_misses_or_repeats_records_is_refused(mutate, mess
         start(validation).check_output(mutate(predictions), 100, {"pool_count": 75, "validation_count": 25})
 
 
-def noisy_round(flip_share, batch_size, *, auto=0, certificate_round=None, round_number=2):
+def noisy_round(flip_share, batch_size, *, in_force_every=None, certificate_round=None, round_number=2):
     """A round whose calibration record carries injected wrong labels: `flip_share` of the 600 most confident
-    validation items say class 1 where the model (right 99.5% of the time there) says 0."""
+    validation items say class 1 where the model (right 99.5% of the time there) says 0. `in_force_every`:
+    every so many pool items are auto-labels in force (kept, as a round that adopts nothing keeps them)."""
     predictions, validation = items(4000)
+    kept = [rid for rid in range(4000) if rid not in validation][::in_force_every] if in_force_every else []
+    auto = len(kept)
     margins = {p.record_id: p.margin for p in predictions}
     rng = random.Random(1)
     for record_id in sorted(validation, key=lambda rid: -margins[rid])[:600]:
@@ -150,6 +153,8 @@ def noisy_round(flip_share, batch_size, *, auto=0, certificate_round=None, round
     }
     selection = RoundSelection.start(event, CATEGORIES, validation)
     selection.check_output(predictions, 4000, {"pool_count": 3000, "validation_count": 1000})
+    if kept:
+        selection.keep(iter(kept), 4000)
     return selection, predictions, validation
 
 
@@ -191,8 +196,7 @@ def test_random_calibration_labels_are_not_bought_where_they_cost_more_than_they
     selection.split_pool(predictions, lambda line: None)
     assert not selection.buys_calibration
     assert not any(line["calibration"] for line in selection.selection(lambda wanted: {}))
-    blocked, predictions, validation = noisy_round(0.02, 20, auto=1500, certificate_round=1)
-    blocked.keep(iter([rid for rid in range(4000) if rid not in validation][::2]), 4000)
+    blocked, predictions, _ = noisy_round(0.02, 20, in_force_every=2, certificate_round=1)
     blocked.split_pool(predictions, lambda line: None)
     assert blocked.projected.value is None and not blocked.buys_calibration
     predictions, validation = items(4000)
@@ -223,8 +227,7 @@ def test_while_a_small_certificate_is_in_force_random_calibration_labels_are_bou
     """Round 1 certified 300 of the 3,000 pool items from a record that 2% wrong labels now block: a batch of
     20 is projected to certify nothing, yet fresh draws dilute an unlucky record, and with a tenth of the pool
     auto-labeled a random label costs a tenth of one: the batch is bought without waiting for a stall."""
-    selection, predictions, validation = noisy_round(0.02, 20, auto=300, certificate_round=1)
-    selection.keep(iter([rid for rid in range(4000) if rid not in validation][::10]), 4000)
+    selection, predictions, _ = noisy_round(0.02, 20, in_force_every=10, certificate_round=1)
     selection.split_pool(predictions, lambda line: pytest.fail("the round adopts nothing"))
     assert selection.projected.value is None and selection.stalled_rounds == 1
     assert selection.buys_calibration
@@ -237,10 +240,7 @@ def test_a_certificate_that_stands_round_after_round_buys_a_batch_every_third_st
     batch of 20 is projected to certify nothing either. One stalled round is often a coin flip at the edge of
     the bound; three in a row say the record has gone bad for the later models: a batch is bought then, and
     again after every third stalled round, whatever one round's projection says."""
-    selection, predictions, validation = noisy_round(
-        0.02, 20, auto=1500, certificate_round=1, round_number=round_number
-    )
-    selection.keep(iter([rid for rid in range(4000) if rid not in validation][::2]), 4000)
+    selection, predictions, _ = noisy_round(0.02, 20, in_force_every=2, certificate_round=1, round_number=round_number)
     selection.split_pool(predictions, lambda line: pytest.fail("the round adopts nothing"))
     assert selection.projected.value is None and selection.stalled_rounds == round_number - 1
     assert selection.buys_calibration is bought
@@ -277,9 +277,9 @@ def test_a_round_that_adopts_its_certificate_has_not_stalled():
 def test_a_calibration_batch_may_take_kept_auto_labels_the_strategy_never_offers():
     """When the round keeps the set in force, its items are not offered to the strategy, but the calibration
     picks stand for the whole pool, kept items included (people label them without seeing the auto-label)."""
-    selection, predictions, validation = noisy_round(0.02, 500, auto=300, certificate_round=1)
-    kept = [rid for rid in range(4000) if rid not in validation][::10]
-    selection.keep(iter(kept), 4000)
+    selection, predictions, _ = noisy_round(0.02, 500, in_force_every=10, certificate_round=1)
+    kept = {rid for rid in range(4000) if selection.kept[rid]}
+    assert len(kept) == 300
     selection.split_pool(predictions, lambda line: pytest.fail("the round adopts nothing"))
     assert selection.buys_calibration  # 1,313 expected against 300 in force, at a price of 500 * 300 / 3000
     picked = {line["al:record-id"] for line in selection.selection(lambda wanted: {})}
