@@ -7,8 +7,7 @@ wrong (true labels kept for measuring). A random `--bootstrap` share is labeled 
 runs them: train on every human label, score the pool with the full model, run the shipped search
 (`logic.calibrate`) on the calibration record, adopt the fresh certificate if it covers at least as many pool
 items as the one in force, and send the `--batch` lowest-margin pool items that are not auto-labeled to people;
-until every item is labeled. Printed per variant: human share, auto-label accuracy against the true labels and
-the claimed bound, per seed, then worst / mean.
+until every item is labeled.
 
 Variants of the calibration record:
 - `all`: every calibration item, every round (shipped).
@@ -19,9 +18,18 @@ Variants of the calibration record:
   items that would have been picked had they been in the pool. Measured, then built and benched (branch `mirror`):
   it certified more on clean runs but the claim failed on one seed of five, and it cost more under label noise;
   not kept (docs/efficiency.md, the table of levers).
+- `extend`: a round may also extend the set in force instead of replacing it. Its calibration items come first in
+  the record, agreeing or not under the labels in force, then the round's own scores below them, searched at
+  `--extend-confidence`; the larger of that union and the fresh certificate is adopted. Measured, with its
+  honesty in a synthetic model (`extension_honesty.py`): not kept (docs/efficiency.md, the table of levers).
+
+Printed per run: human share, auto-label accuracy against the true labels and agreement with the given ones, the
+claimed bound, rounds, and how many rounds extended the set; then per variant the worst and mean human share and
+how often the agreement reached the claim.
 
     TEXT_CLASSIFIER_EMBEDDING_MODEL=build/embedding-model TEXT_CLASSIFIER_EMBEDDING_CACHE=build/embedding-cache \
       .venv/bin/python containers/text-classifier/experiments/whole_runs.py --seeds 5
+    ... whole_runs.py --seeds 2 --noise 0.02 --variants all extend --extend-confidence 0.99
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ TARGET = CONFIDENCE = 0.95
 FOLDS = 5
 
 
-def run(texts, given, truth, classes, *, seed, bootstrap, batch, variant, max_rounds=30):
+def run(texts, given, truth, classes, *, seed, bootstrap, batch, variant, extend_confidence=CONFIDENCE, max_rounds=30):
     size = len(texts)
     order = list(range(size))
     random.Random(f"bootstrap-{seed}").shuffle(order)
@@ -59,6 +67,8 @@ def run(texts, given, truth, classes, *, seed, bootstrap, batch, variant, max_ro
     record = set(calibration)  # calibration items the certificate's test counts
     auto: dict[int, int] = {}  # item -> auto-label in force
     bound = None
+    region: dict[int, bool] = {}  # calibration items inside the set in force -> whether its label there agrees
+    extensions = 0
     rounds = 0
     while rounds < max_rounds and len(human) + len(auto) < size:
         rounds += 1
@@ -72,13 +82,36 @@ def run(texts, given, truth, classes, *, seed, bootstrap, batch, variant, max_ro
         pool = [i for i in range(size) if i not in human]
         pool_prob = bundle.predict_proba([texts[i] for i in pool])
         pool_margin = margins(pool_prob)
+        predicted = pool_prob.argmax(1)
         threshold = search.calibrate([(cal_margin[i], cal_correct[i]) for i in record], TARGET, CONFIDENCE)
+        fresh = None
         if threshold.value is not None:
             covered = pool_margin >= threshold.value
             if covered.sum() >= len(auto):
-                predicted = pool_prob.argmax(1)
-                auto = {pool[j]: int(predicted[j]) for j in np.nonzero(covered)[0]}
-                bound = threshold.lower_bound
+                fresh = {pool[j]: int(predicted[j]) for j in np.nonzero(covered)[0]}, threshold
+        extended = None
+        if variant == "extend" and auto:
+            # the set in force stays; its calibration items come first, with the labels in force, and the
+            # search finds the loosest threshold of this round's model for the items outside it
+            scored = [(math.inf, region[i]) if i in region else (cal_margin[i], cal_correct[i]) for i in record]
+            grown = search.calibrate(scored, TARGET, extend_confidence)
+            if grown.value is not None and grown.value < math.inf:
+                added = {
+                    pool[j]: int(predicted[j]) for j in np.nonzero(pool_margin >= grown.value)[0] if pool[j] not in auto
+                }
+                extended = {**auto, **added}, grown
+        choice = max((c for c in (fresh, extended) if c), key=lambda c: len(c[0]), default=None)
+        if choice is not None:
+            chosen, threshold = choice
+            if choice is fresh:
+                region = {i: cal_correct[i] for i in record if cal_margin[i] >= threshold.value}
+            else:
+                region.update(
+                    {i: cal_correct[i] for i in record if i not in region and cal_margin[i] >= threshold.value}
+                )
+            auto = chosen
+            bound = threshold.lower_bound
+            extensions += choice is extended
         candidates = sorted((pool_margin[j], pool[j]) for j in range(len(pool)) if pool[j] not in auto)
         picks = [item for _, item in candidates[:batch]]
         human.update(picks)
@@ -88,7 +121,8 @@ def run(texts, given, truth, classes, *, seed, bootstrap, batch, variant, max_ro
             record.difference_update(ranked[: round(share * len(ranked))])
     auto_items = list(auto)
     accuracy = float(np.mean([auto[i] == truth[i] for i in auto_items])) if auto_items else None
-    return len(human) / size, accuracy, bound, rounds, len(record)
+    agreement = float(np.mean([auto[i] == given[i] for i in auto_items])) if auto_items else None
+    return len(human) / size, accuracy, bound, rounds, extensions, agreement
 
 
 def main() -> int:
@@ -100,6 +134,7 @@ def main() -> int:
     parser.add_argument("--bootstrap", type=float, default=0.2)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--variants", nargs="+", default=["all", "mirrored"])
+    parser.add_argument("--extend-confidence", type=float, default=CONFIDENCE, help="the `extend` variant's level")
     args = parser.parse_args()
     dataset = Dataset.bundled()
     rows = read_rows(dataset)
@@ -109,18 +144,27 @@ def main() -> int:
         texts, truth, given = draw(rows, names, args.size, seed, args.noise)
         for variant in args.variants:
             outcome = run(
-                texts, given, truth, len(names), seed=seed, bootstrap=args.bootstrap, batch=args.batch, variant=variant
+                texts,
+                given,
+                truth,
+                len(names),
+                seed=seed,
+                bootstrap=args.bootstrap,
+                batch=args.batch,
+                variant=variant,
+                extend_confidence=args.extend_confidence,
             )
             results[variant].append(outcome)
-            human, accuracy, bound, rounds, kept = outcome
+            human, accuracy, bound, rounds, extensions, agreement = outcome
             print(
                 f"seed {seed} {variant:9s} human {human:6.1%} accuracy {accuracy or 0:7.2%} "
-                f"claimed {bound or 0:7.2%} rounds {rounds:2d} record {kept}",
+                f"agreement {agreement or 0:7.2%} claimed {bound or 0:7.2%} rounds {rounds:2d} "
+                f"extensions {extensions}",
                 flush=True,
             )
     for variant, outcomes in results.items():
         humans = [o[0] for o in outcomes]
-        held = sum(o[1] is not None and o[2] is not None and o[1] >= o[2] for o in outcomes)
+        held = sum(o[5] is not None and o[2] is not None and o[5] >= o[2] for o in outcomes)
         print(f"{variant:9s} worst {max(humans):.1%} mean {np.mean(humans):.1%} claim held {held}/{len(outcomes)}")
     return 0
 
