@@ -101,6 +101,39 @@ def test_onnx_vectors_are_sentence_transformers_vectors():
         np.testing.assert_allclose(encoder.encode([text])[0], expected, atol=1e-5)
 
 
+HEADLINES = [
+    "ECB unlikely to end sterilisation of SMP purchases - traders",
+    "EU aims for deal on tackling failing banks",
+    "Fed raises interest rates again",
+    "Central bank lifts borrowing costs",
+    "New Ebola cases in Guinea",
+    "Ebola",
+    "Apple unveils a larger iPhone as sales of smaller models slow in China and India",
+    "Gold falls",
+    "Stocks rally",  # two texts of the same token count as "Gold falls"
+]
+
+
+def test_a_vector_depends_on_its_text_alone_not_on_what_it_is_encoded_with():
+    """Bit for bit, whatever the call's other texts, their order, or a call of one: a vector that depended on
+    its batch (padding, or a lone row's kernel path, differ by up to ~5e-8) made whole runs irreproducible
+    through the cache, whose vectors came from whichever call first embedded a text."""
+    encoder = embedding._Encoder()
+    together = encoder.encode(HEADLINES)
+    reversed_order = encoder.encode(HEADLINES[::-1])[::-1]
+    np.testing.assert_array_equal(together, reversed_order)
+    np.testing.assert_array_equal(together, np.stack([encoder.encode([text])[0] for text in HEADLINES]))
+    np.testing.assert_array_equal(together[:3], encoder.encode(HEADLINES[:3]))
+
+
+def test_the_cache_holds_the_same_vectors_whichever_call_embedded_a_text_first(tmp_path):
+    in_one_call = Embedder(EmbeddingCache(tmp_path / "a")).embed(HEADLINES)
+    one_by_one = Embedder(EmbeddingCache(tmp_path / "b"))
+    for text in HEADLINES[::-1]:
+        one_by_one.embed([text])
+    np.testing.assert_array_equal(one_by_one.embed(HEADLINES), in_one_call)
+
+
 def test_a_lone_surrogate_is_embedded_as_a_replacement_character():
     encoder = embedding._Encoder()
     np.testing.assert_allclose(encoder.encode(["bad \ud800 text"]), encoder.encode(["bad \ufffd text"]), atol=1e-6)
