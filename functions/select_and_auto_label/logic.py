@@ -263,20 +263,26 @@ def record_has_stalled(stalled_rounds: int, fresh_covered: int, in_force: int) -
     return stalled_rounds > 0 and stalled_rounds % STALLED_ROUNDS_PER_BATCH == 0 and 2 * fresh_covered < in_force
 
 
-def calibration_pays(in_force: int, projected: int, extra: int, pool: int, stalled: bool = False) -> bool:
+def calibration_pays(
+    in_force: int, projected: int, extra: int, pool: int, stalled: bool = False, short_record: bool = True
+) -> bool:
     """Whether `extra` random calibration labels are worth their price. They are drawn from the whole pool,
     so each lands on an auto-labeled item — a label people would not otherwise have given — with probability
     in_force / pool; the rest land on items people label anyway. They pay when the certificate the longer
-    record is expected to give (`projected` pool items) exceeds the set in force by more than that price, and
-    always while the set in force covers less than half the pool: then they cost less than half their number
-    (nothing while no certificate is in force), and the projection, which keeps the record's rates, cannot see
-    that an unlucky record's excess of wrong labels is diluted by fresh draws — a small early certificate
-    would otherwise stop the batches until the record stalls. For the same reason they are bought when the
-    record has stalled (`record_has_stalled`). The set in force never shrinks while the pool does, so a run
-    whose certificate once covers half the pool is weighed by price alone from then on."""
+    record is expected to give (`projected` pool items) exceeds the set in force by more than that price; and
+    always while nothing is in force (they cost nothing), or while the set in force covers less than half the
+    pool and the record is `short_record` (`certification.long_record_items`: shorter than the record on which
+    every chain of the search starts). There they cost under half their number, and the projection, which keeps
+    the record's rates, cannot see that an unlucky short record's excess of wrong labels is diluted by fresh
+    draws: a small early certificate would otherwise stop the batches until the record stalls. On a long record
+    a small certificate is what the model and the labels allow (2% wrong labels cap agreement near 98%), and
+    batches bought for it only take the strategy's picks. For the same reason they are bought when the record
+    has stalled (`record_has_stalled`). The set in force never shrinks while the pool does, so a run whose
+    certificate once covers half the pool is weighed by price alone from then on."""
     if pool <= 0:
         return False
-    return 2 * in_force < pool or stalled or projected - in_force > extra * in_force / pool
+    small = in_force == 0 or (2 * in_force < pool and short_record)
+    return small or stalled or projected - in_force > extra * in_force / pool
 
 
 def passes(score: float, threshold: Threshold, method: str) -> bool:

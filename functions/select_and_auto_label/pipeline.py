@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from labeling_common import progress
+from labeling_common.certification import long_record_items
 from labeling_common.draws import seeded_hash
 from labeling_common.errors import InvalidInferenceOutput
 from labeling_common.labels import LabelCategories
@@ -216,8 +217,10 @@ class RoundSelection:
         if self.random_picks is None:
             return False
         stalled = record_has_stalled(self.stalled_rounds, self.fresh_covered, self.in_force_after)
+        config = self.config
+        short = len(self.validation) < long_record_items(config["target_accuracy"], config["confidence_level"])
         return calibration_pays(
-            self.in_force_after, self.projected_covered, self.random_picks.k, self.pool_count, stalled
+            self.in_force_after, self.projected_covered, self.random_picks.k, self.pool_count, stalled, short
         )
 
     def selection(self, texts_of: Callable[[set[int]], dict[int, str]]) -> list[dict]:

@@ -147,19 +147,22 @@ def test_the_search_plan_depends_on_scores_and_counts_only():
     assert plan.positions[0] == minimum_items(0.95, 1 - ENTRY_POINTS[0].budget_share / total * 0.05)
 
 
-@pytest.mark.parametrize("size", [300, 1000, 2000, 2929])
+@pytest.mark.parametrize("size", [300, 1000, 2000, 2929, 2930])
 def test_a_record_too_short_for_the_long_record_entry_is_searched_as_by_the_four_others(size):
     """The fifth entry starts at 1,465 items (95% target): within the surer half of the record only from 2,930
-    items. Below, the plan is, bit for bit, the one the four entries made before the fifth existed."""
+    items (`long_record_items`). Below, the plan is, bit for bit, the one the four entries made before the
+    fifth existed; from there on, it is not."""
     from select_and_auto_label.logic import search_plan
 
-    from labeling_common.certification import ENTRY_POINTS, EntryPoint
+    from labeling_common.certification import ENTRY_POINTS, EntryPoint, long_record_items
 
     assert [(e.error_share, e.within) for e in ENTRY_POINTS][-1] == (0.75, 0.5)
     four = tuple(EntryPoint(rate, share) for rate, share in [(0.0, 0.15), (0.4, 0.10), (0.6, 0.25), (0.7, 0.50)])
     assert ENTRY_POINTS[:-1] == four
     scores = sorted((s for s, _ in synthetic(size, 8, accuracy_curve)), reverse=True)
-    assert search_plan(scores, 0.95, 0.95) == search_plan(scores, 0.95, 0.95, entries=four)
+    searched_by_four = search_plan(scores, 0.95, 0.95) == search_plan(scores, 0.95, 0.95, entries=four)
+    assert long_record_items(0.95, 0.95) == 2930
+    assert searched_by_four is (size < long_record_items(0.95, 0.95))
 
 
 @pytest.mark.parametrize("target", [0.9, 0.95, 0.98])
@@ -356,6 +359,19 @@ def test_random_calibration_labels_pay_when_the_projected_gain_exceeds_their_pri
     in_force, projected, extra, pool, stalled, pays
 ):
     assert calibration_pays(in_force, projected, extra, pool, stalled) is pays
+
+
+@pytest.mark.parametrize(
+    "in_force,projected,stalled,pays",
+    [
+        (2473, 1991, False, False),  # a small certificate on a long record: weighed by price alone
+        (2473, 2800, False, True),  # ... which can pay
+        (0, 0, False, True),  # nothing in force: free whatever the record's length
+        (1200, 0, True, True),  # a stalled record still buys
+    ],
+)
+def test_on_a_long_record_a_small_certificate_alone_does_not_buy_calibration_labels(in_force, projected, stalled, pays):
+    assert calibration_pays(in_force, projected, 500, 8130, stalled, short_record=False) is pays
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ import random
 import pytest
 from select_and_auto_label.pipeline import RoundSelection
 
+from labeling_common.certification import long_record_items
 from labeling_common.errors import InvalidInferenceOutput
 from labeling_common.labels import LabelCategories
 from tests.support import prediction
@@ -134,12 +135,13 @@ def test_transform_output_that_misses_or_repeats_records_is_refused(mutate, mess
         start(validation).check_output(mutate(predictions), 100, {"pool_count": 75, "validation_count": 25})
 
 
-def noisy_round(flip_share, batch_size, *, in_force_every=None, certificate_round=None, round_number=2):
-    """A round whose calibration record carries injected wrong labels: `flip_share` of the 600 most confident
-    validation items say class 1 where the model (right 99.5% of the time there) says 0. `in_force_every`:
-    every so many pool items are auto-labels in force (kept, as a round that adopts nothing keeps them)."""
-    predictions, validation = items(4000)
-    kept = [rid for rid in range(4000) if rid not in validation][::in_force_every] if in_force_every else []
+def noisy_round(flip_share, batch_size, *, in_force_every=None, certificate_round=None, round_number=2, size=4000):
+    """A round over `size` items, a quarter of them validation items, whose calibration record carries injected
+    wrong labels: `flip_share` of the 600 most confident validation items say class 1 where the model (right
+    99.5% of the time there) says 0. `in_force_every`: every so many pool items are auto-labels in force (kept,
+    as a round that adopts nothing keeps them)."""
+    predictions, validation = items(size)
+    kept = [rid for rid in range(size) if rid not in validation][::in_force_every] if in_force_every else []
     auto = len(kept)
     margins = {p.record_id: p.margin for p in predictions}
     rng = random.Random(1)
@@ -152,9 +154,10 @@ def noisy_round(flip_share, batch_size, *, in_force_every=None, certificate_roun
         "training": {"round": round_number, "job_name": f"r{round_number}"},
     }
     selection = RoundSelection.start(event, CATEGORIES, validation)
-    selection.check_output(predictions, 4000, {"pool_count": 3000, "validation_count": 1000})
+    counts = {"pool_count": size - len(validation), "validation_count": len(validation)}
+    selection.check_output(predictions, size, counts)
     if kept:
-        selection.keep(iter(kept), 4000)
+        selection.keep(iter(kept), size)
     return selection, predictions, validation
 
 
@@ -232,6 +235,23 @@ def test_while_a_small_certificate_is_in_force_random_calibration_labels_are_bou
     assert selection.projected.value is None and selection.stalled_rounds == 1
     assert selection.buys_calibration
     assert [line["calibration"] for line in selection.selection(lambda wanted: {})] == [True] * 20
+
+
+@pytest.mark.parametrize("size,bought", [(4000, True), (11_716, True), (11_720, False)])
+def test_a_small_certificate_is_bought_for_only_while_the_record_is_short(size, bought):
+    """A certificate in force over a tenth of the pool, a record a fifth of whose 600 surest items are wrong,
+    a batch of 20 projected to certify nothing. A short record buys (fresh draws dilute its excess); from the
+    record on which every chain of the search starts (`certification.long_record_items`: 2,930 items) the
+    small certificate is what the model and the labels allow, and the batch is weighed by price alone (one
+    run with 2% wrong labels bought five in a row for a certificate that stayed under half the pool, its
+    record growing from 2,000 to 4,500 items: 56.3% -> 65.8% human)."""
+    selection, predictions, validation = noisy_round(0.2, 20, in_force_every=10, certificate_round=1, size=size)
+    assert (len(validation) < long_record_items(0.95, 0.95)) is bought
+    selection.split_pool(predictions, lambda line: pytest.fail("the round adopts nothing"))
+    assert selection.projected.value is None and selection.stalled_rounds == 1
+    assert 2 * selection.in_force_after < selection.pool_count
+    assert selection.buys_calibration is bought
+    assert [line["calibration"] for line in selection.selection(lambda wanted: {})] == [bought] * 20
 
 
 @pytest.mark.parametrize("round_number,bought", [(2, False), (3, False), (4, True), (5, False), (7, True)])

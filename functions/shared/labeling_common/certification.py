@@ -114,3 +114,20 @@ def bootstrap_items(target: float, confidence: float, entries: tuple[EntryPoint,
         for entry in general
     )
     return math.ceil(start / SURE_SHARE)
+
+
+def long_record_items(target: float, confidence: float, entries: tuple[EntryPoint, ...] = ENTRY_POINTS) -> int:
+    """The shortest record on which every chain of the search starts: where the entry for long records starts
+    within its part of it (2,930 items for a 95% target at 95% confidence: the fifth entry's 1,465 within the
+    surer half). A shorter record is what random calibration batches still dilute while a small certificate is
+    in force (`select_and_auto_label.logic.calibration_pays`); a record this long already holds the evidence the
+    search was built to use, and a small certificate on it is the model's and the labels', not the record's."""
+    total = sum(entry.budget_share for entry in entries)
+    budget = 1.0 - confidence
+    return max(
+        math.ceil(
+            items_to_certify(target, entry.budget_share / total * budget, entry.error_share * (1.0 - target))
+            / entry.within
+        )
+        for entry in entries
+    )
