@@ -4,7 +4,8 @@ start, and their shares of the error budget) and the exact Clopper-Pearson count
 SelectAndAutoLabel's search (`select_and_auto_label.logic.calibrate`) starts its chains here, and the loop's
 decision rules (`progress`) size the random bootstrap by them: the record the search needs to start its chains
 with room, and no more, since a bootstrap is bought before any model can tell whether more would pay; random
-calibration batches grow the record later, when a round expects them to.
+calibration batches grow the record later, when a round expects them to, and for a small certificate only while
+the record is shorter than the one every chain starts on (`long_record_items`).
 """
 
 from __future__ import annotations
