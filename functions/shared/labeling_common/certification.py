@@ -96,6 +96,18 @@ def minimum_items(target: float, confidence: float) -> int:
     return items_to_certify(target, 1.0 - confidence)
 
 
+def chain_starts(target: float, confidence: float, entries: tuple[EntryPoint, ...] | list[EntryPoint]) -> list[int]:
+    """Where each entry's chain starts when `entries` alone share the budget 1 - `confidence` by their weights:
+    the fewest items on which a record with the entry's share of the tolerated errors certifies `target` at
+    the entry's share of the budget."""
+    total = sum(entry.budget_share for entry in entries)
+    budget = 1.0 - confidence
+    return [
+        items_to_certify(target, entry.budget_share / total * budget, entry.error_share * (1.0 - target))
+        for entry in entries
+    ]
+
+
 SURE_SHARE = 0.5
 """Share of a random record assumed to lie above a useful threshold: the surer half (as for the fifth entry)."""
 
@@ -108,13 +120,7 @@ def bootstrap_items(target: float, confidence: float, entries: tuple[EntryPoint,
     more than its labels take from the auto-labels — which a bootstrap, bought before any model, cannot
     know. It does not grow with the dataset: 20% of a million items would be 200,000 labels."""
     general = [entry for entry in entries if entry.within >= 1.0]
-    total = sum(entry.budget_share for entry in general)
-    budget = 1.0 - confidence
-    start = max(
-        items_to_certify(target, entry.budget_share / total * budget, entry.error_share * (1.0 - target))
-        for entry in general
-    )
-    return math.ceil(start / SURE_SHARE)
+    return math.ceil(max(chain_starts(target, confidence, general)) / SURE_SHARE)
 
 
 def long_record_items(target: float, confidence: float, entries: tuple[EntryPoint, ...] = ENTRY_POINTS) -> int:
@@ -123,12 +129,5 @@ def long_record_items(target: float, confidence: float, entries: tuple[EntryPoin
     surer half). A shorter record is what random calibration batches still dilute while a small certificate is
     in force (`select_and_auto_label.logic.calibration_pays`); a record this long already holds the evidence the
     search was built to use, and a small certificate on it is the model's and the labels', not the record's."""
-    total = sum(entry.budget_share for entry in entries)
-    budget = 1.0 - confidence
-    return max(
-        math.ceil(
-            items_to_certify(target, entry.budget_share / total * budget, entry.error_share * (1.0 - target))
-            / entry.within
-        )
-        for entry in entries
-    )
+    starts = chain_starts(target, confidence, entries)
+    return max(math.ceil(start / entry.within) for entry, start in zip(entries, starts, strict=True))
