@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from labeling_common import schemas
-from labeling_common.certification import ENTRY_POINTS, EntryPoint, items_to_certify
+from labeling_common.certification import ENTRY_POINTS, EntryPoint, chain_starts
 from labeling_common.errors import InvalidInferenceOutput
 from labeling_common.labels import LabelCategories
 from labeling_common.manifest import RECORD_ID_KEY
@@ -133,7 +133,7 @@ def search_plan(
     if m == 0:
         return SearchPlan((), ())
     budget = 1.0 - confidence
-    usable, counts = _entry_counts(list(entries), m, target, budget)
+    usable, counts = _entry_counts(list(entries), m, target, confidence)
     starts = [min(m, count) for count in counts]
     positions = spread_positions(scores, min(starts), points)
     weights = [0.0] * len(positions)
@@ -144,20 +144,14 @@ def search_plan(
 
 
 def _entry_counts(
-    entries: list[EntryPoint], available: int, target: float, budget: float
+    entries: list[EntryPoint], available: int, target: float, confidence: float
 ) -> tuple[list[EntryPoint], list[int]]:
     """The entries that can start within `available` items, and the count where each starts. An
     entry that cannot (a small validation set) gives its share to the others, pro rata, and the counts are
     found again with the larger shares; with none that fits, all are kept (their tests sit at the end). An
     entry for long records goes first whenever it does not start within its part of the items."""
     while True:
-        total = sum(entry.budget_share for entry in entries)
-        counts = [
-            items_to_certify(
-                target, entry.budget_share / total * budget, entry.error_share * (1.0 - target), limit=available
-            )
-            for entry in entries
-        ]
+        counts = chain_starts(target, confidence, entries, limit=available)
         fits = [count <= entry.within * available for entry, count in zip(entries, counts, strict=True)]
         general = [entry for entry, fit in zip(entries, fits, strict=True) if fit or entry.within >= 1.0]
         fitting = [entry for entry, fit in zip(entries, fits, strict=True) if fit]

@@ -96,14 +96,16 @@ def minimum_items(target: float, confidence: float) -> int:
     return items_to_certify(target, 1.0 - confidence)
 
 
-def chain_starts(target: float, confidence: float, entries: tuple[EntryPoint, ...] | list[EntryPoint]) -> list[int]:
+def chain_starts(
+    target: float, confidence: float, entries: tuple[EntryPoint, ...] | list[EntryPoint], limit: int = 10**7
+) -> list[int]:
     """Where each entry's chain starts when `entries` alone share the budget 1 - `confidence` by their weights:
     the fewest items on which a record with the entry's share of the tolerated errors certifies `target` at
-    the entry's share of the budget."""
+    the entry's share of the budget (limit + 1 where more than `limit` would be needed)."""
     total = sum(entry.budget_share for entry in entries)
     budget = 1.0 - confidence
     return [
-        items_to_certify(target, entry.budget_share / total * budget, entry.error_share * (1.0 - target))
+        items_to_certify(target, entry.budget_share / total * budget, entry.error_share * (1.0 - target), limit)
         for entry in entries
     ]
 
