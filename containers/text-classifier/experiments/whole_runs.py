@@ -23,6 +23,10 @@ Variants of the calibration record:
   `--extend-confidence`; the larger of that union and the fresh certificate is adopted. Measured, with its
   honesty in a synthetic model (`extension_honesty.py`): not kept (docs/efficiency.md, the table of levers).
 
+`--trace N` prints, each round, how many of the calibration record's surest N items (by that round's out-of-fold
+margin) carry a wrong label and how many the model itself gets wrong against the truth: whether the record's wrong
+labels or the model hold a certificate back.
+
 Printed per run: human share, auto-label accuracy against the true labels and agreement with the given ones, the
 claimed bound, rounds, and how many rounds extended the set; then per variant the worst and mean human share and
 how often the agreement reached the claim.
@@ -30,6 +34,7 @@ how often the agreement reached the claim.
     TEXT_CLASSIFIER_EMBEDDING_MODEL=build/embedding-model TEXT_CLASSIFIER_EMBEDDING_CACHE=build/embedding-cache \
       .venv/bin/python containers/text-classifier/experiments/whole_runs.py --seeds 5
     ... whole_runs.py --seeds 2 --noise 0.02 --variants all extend --extend-confidence 0.99
+    ... whole_runs.py --first-seed 1 --seeds 1 --noise 0.02 --variants all --trace 900
 """
 
 from __future__ import annotations
@@ -57,7 +62,20 @@ TARGET = CONFIDENCE = 0.95
 FOLDS = 5
 
 
-def run(texts, given, truth, classes, *, seed, bootstrap, batch, variant, extend_confidence=CONFIDENCE, max_rounds=30):
+def run(
+    texts,
+    given,
+    truth,
+    classes,
+    *,
+    seed,
+    bootstrap,
+    batch,
+    variant,
+    extend_confidence=CONFIDENCE,
+    max_rounds=30,
+    trace=0,
+):
     size = len(texts)
     order = list(range(size))
     random.Random(f"bootstrap-{seed}").shuffle(order)
@@ -78,12 +96,22 @@ def run(texts, given, truth, classes, *, seed, bootstrap, batch, variant, extend
         cal = sorted(calibration)
         cal_prob = bundle.predict_proba([texts[i] for i in cal], [fold[i] for i in cal])
         cal_margin = dict(zip(cal, margins(cal_prob).tolist(), strict=True))
-        cal_correct = dict(zip(cal, (cal_prob.argmax(1) == given[cal]).tolist(), strict=True))
+        cal_label = dict(zip(cal, cal_prob.argmax(1).tolist(), strict=True))
+        cal_correct = {i: cal_label[i] == given[i] for i in cal}
         pool = [i for i in range(size) if i not in human]
         pool_prob = bundle.predict_proba([texts[i] for i in pool])
         pool_margin = margins(pool_prob)
         predicted = pool_prob.argmax(1)
         threshold = search.calibrate([(cal_margin[i], cal_correct[i]) for i in record], TARGET, CONFIDENCE)
+        if trace:
+            surest = sorted(record, key=lambda i: -cal_margin[i])[:trace]
+            wrong, errors = sum(given[i] != truth[i] for i in surest), sum(cal_label[i] != truth[i] for i in surest)
+            print(
+                f"    round {rounds}: the record's surest {len(surest)}: {wrong} labels wrong,"
+                f" {errors} model errors against the truth;"
+                f" certified {threshold.items} of {len(record)}",
+                flush=True,
+            )
         fresh = None
         if threshold.value is not None:
             covered = pool_margin >= threshold.value
@@ -135,6 +163,13 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--variants", nargs="+", default=["all", "mirrored"])
     parser.add_argument("--extend-confidence", type=float, default=CONFIDENCE, help="the `extend` variant's level")
+    parser.add_argument(
+        "--trace",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print, each round, the wrong labels and model errors among the record's surest N",
+    )
     args = parser.parse_args()
     dataset = Dataset.bundled()
     rows = read_rows(dataset)
@@ -153,6 +188,7 @@ def main() -> int:
                 batch=args.batch,
                 variant=variant,
                 extend_confidence=args.extend_confidence,
+                trace=args.trace,
             )
             results[variant].append(outcome)
             human, accuracy, bound, rounds, extensions, agreement = outcome
