@@ -124,6 +124,7 @@ def summarise(rows: list[dict], dataset: Dataset, args: argparse.Namespace, stra
         "size": size,
         "protocol": args.protocol,
         "model_preset": args.model_preset,
+        "cross_fit_folds": args.cross_fit_folds,
         "label_noise": args.label_noise,
         "seeds": len(mine),
         "strategy": strategy,
@@ -217,6 +218,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the Terraform model_preset: bundled (default: the project model on the scikit-learn image, script mode), "
         "bundled_image (the same model as its own image) or blazingtext (its local stand-in, holdout calibration)",
     )
+    p.add_argument(
+        "--cross-fit-folds",
+        type=int,
+        help="the Terraform cross_fit_folds (default: Terraform's, 5): how many fold models score the calibration "
+        "items out-of-fold",
+    )
     p.add_argument("--timeout", type=int, default=3600)
     p.add_argument("--out", type=Path, default=Path("bench-results"))
     p.add_argument("--doc", type=Path, help="a document whose marked table this run regenerates (with --section)")
@@ -235,9 +242,10 @@ def main(argv: list[str] | None = None) -> int:
         dataset = dataclasses.replace(dataset, one_vs_rest=args.one_vs_rest)
     started = time.monotonic()
     rows = []
-    deployment = LocalDeployment(
-        state_dir=STATE_DIR / "bench-deployment", terraform_variables={"model_preset": args.model_preset}
-    )
+    variables = {"model_preset": args.model_preset}
+    if args.cross_fit_folds is not None:
+        variables["cross_fit_folds"] = args.cross_fit_folds
+    deployment = LocalDeployment(state_dir=STATE_DIR / "bench-deployment", terraform_variables=variables)
     with deployment:
         print(
             f"Deployed locally ({args.model_preset} model) in {deployment.timings['terraform_apply_seconds']:.0f}s; "
