@@ -178,6 +178,15 @@ def paste(document: Path, section: str, table: str, command: str) -> None:
     document.write_text(head + generated + tail, encoding="utf-8")
 
 
+def deployment_variables(args: argparse.Namespace) -> dict:
+    """The Terraform variables the bench deploys with: the model preset, and the fold count when one is given
+    (otherwise Terraform's default stands)."""
+    variables = {"model_preset": args.model_preset}
+    if args.cross_fit_folds is not None:
+        variables["cross_fit_folds"] = args.cross_fit_folds
+    return variables
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="make bench ARGS=...", description=__doc__.split("\n\n")[0])
     p.add_argument("--dataset", type=Path, help="CSV of labeled text (default: the bundled UCI News sample)")
@@ -242,9 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         dataset = dataclasses.replace(dataset, one_vs_rest=args.one_vs_rest)
     started = time.monotonic()
     rows = []
-    variables = {"model_preset": args.model_preset}
-    if args.cross_fit_folds is not None:
-        variables["cross_fit_folds"] = args.cross_fit_folds
+    variables = deployment_variables(args)
     deployment = LocalDeployment(state_dir=STATE_DIR / "bench-deployment", terraform_variables=variables)
     with deployment:
         print(
