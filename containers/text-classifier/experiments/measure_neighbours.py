@@ -45,11 +45,19 @@ def cov(score: np.ndarray, correct: np.ndarray, target: float) -> float:
     return coverage_at(correct[np.argsort(-score, kind="stable")], target)
 
 
+def sample_size(text: str) -> int:
+    """`--size`: the rows drawn, of which the first LABELED are labeled and the rest predicted."""
+    size = int(text)
+    if size <= LABELED:
+        raise argparse.ArgumentTypeError(f"must exceed the {LABELED:,} labeled rows")
+    return size
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--noise", type=float, nargs="+", default=[0.0, 0.02])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--size", type=int, default=10_000)
+    parser.add_argument("--size", type=sample_size, default=10_000)
     parser.add_argument("--k", type=int, nargs="+", default=[0, 5, 10, 20, 50])
     parser.add_argument("--binary", action="store_true", help="health against everything else")
     args = parser.parse_args()

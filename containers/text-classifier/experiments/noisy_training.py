@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 sys.path[:0] = [str(HERE.parent), str(HERE), str(REPO)]
 
-from measure_neighbours import LABELED, cov  # noqa: E402
+from measure_neighbours import LABELED, cov, sample_size  # noqa: E402
 from round1_search import class_names_of, draw, margins  # noqa: E402
 
 from local.sample import Dataset, read_rows  # noqa: E402
@@ -66,7 +66,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--noise", type=float, default=0.02)
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--size", type=int, default=10_000)
+    parser.add_argument("--size", type=sample_size, default=10_000)
     parser.add_argument("--cuts", type=float, nargs="+", default=[0.05, 0.15])
     args = parser.parse_args()
     dataset = Dataset.bundled()

@@ -200,8 +200,11 @@ def main() -> int:
             )
     for variant, outcomes in results.items():
         humans = [o[0] for o in outcomes]
-        held = sum(o[5] is not None and o[2] is not None and o[5] >= o[2] for o in outcomes)
-        print(f"{variant:9s} worst {max(humans):.1%} mean {np.mean(humans):.1%} claim held {held}/{len(outcomes)}")
+        claims = [(bound, agreement) for _, _, bound, _, _, agreement in outcomes if bound is not None]
+        held = sum(agreement is not None and agreement >= bound for bound, agreement in claims)
+        print(  # of the runs that claim anything: a run that auto-labels nothing has no claim to miss
+            f"{variant:9s} worst {max(humans):.1%} mean {np.mean(humans):.1%} claim held {held}/{len(claims)}"
+        )
     return 0
 
 
