@@ -246,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown strategy {unknown}; choose from {list(STRATEGIES)}")
     if not 0.0 <= args.label_noise < 1.0:
         p.error("--label-noise must be within [0, 1)")
+    if args.cross_fit_folds is not None and not 2 <= args.cross_fit_folds <= 20:
+        p.error("--cross-fit-folds must be within 2-20 (Terraform's cross_fit_folds)")
     dataset = Dataset(args.dataset, args.text_column, args.label_column) if args.dataset else Dataset.bundled()
     if args.one_vs_rest is not None:
         dataset = dataclasses.replace(dataset, one_vs_rest=args.one_vs_rest)

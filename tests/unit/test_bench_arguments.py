@@ -2,7 +2,9 @@
 
 import argparse
 
-from local.bench import deployment_variables
+import pytest
+
+from local.bench import deployment_variables, main
 
 
 def test_the_fold_count_is_deployed_only_when_given():
@@ -10,3 +12,9 @@ def test_the_fold_count_is_deployed_only_when_given():
     assert deployment_variables(default) == {"model_preset": "bundled"}
     ten = argparse.Namespace(model_preset="bundled_image", cross_fit_folds=10)
     assert deployment_variables(ten) == {"model_preset": "bundled_image", "cross_fit_folds": 10}
+
+
+def test_a_fold_count_terraform_would_refuse_is_refused_before_anything_is_deployed(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--cross-fit-folds", "1"])
+    assert exited.value.code == 2 and "--cross-fit-folds must be within 2-20" in capsys.readouterr().err
