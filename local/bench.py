@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from labeling_common import settings
+from labeling_common import schemas, settings
 
 from . import runner
 from .deployment import STATE_DIR, LocalDeployment
@@ -246,8 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown strategy {unknown}; choose from {list(STRATEGIES)}")
     if not 0.0 <= args.label_noise < 1.0:
         p.error("--label-noise must be within [0, 1)")
-    if args.cross_fit_folds is not None and not 2 <= args.cross_fit_folds <= 20:
-        p.error("--cross-fit-folds must be within 2-20 (Terraform's cross_fit_folds)")
+    if args.cross_fit_folds is not None:  # the range Terraform's cross_fit_folds validates, from its one source
+        refused = schemas.find_error(args.cross_fit_folds, "model-config.schema.json#/properties/cross_fit_folds")
+        if refused is not None:
+            p.error(f"--cross-fit-folds: {refused[1]} (Terraform's cross_fit_folds)")
     dataset = Dataset(args.dataset, args.text_column, args.label_column) if args.dataset else Dataset.bundled()
     if args.one_vs_rest is not None:
         dataset = dataclasses.replace(dataset, one_vs_rest=args.one_vs_rest)

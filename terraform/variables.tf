@@ -330,13 +330,17 @@ variable "calibration_mode" {
 }
 
 variable "cross_fit_folds" {
-  description = "Number of folds of cross_fit calibration (2-20)."
+  description = "Number of folds of cross_fit calibration (the range is schemas/model-config.schema.json's: 2-20)."
   type        = number
   default     = 5
 
   validation {
-    condition     = var.cross_fit_folds >= 2 && var.cross_fit_folds <= 20 && floor(var.cross_fit_folds) == var.cross_fit_folds
-    error_message = "cross_fit_folds must be a whole number between 2 and 20."
+    condition = (
+      var.cross_fit_folds >= local.model_config_schema.cross_fit_folds.minimum &&
+      var.cross_fit_folds <= local.model_config_schema.cross_fit_folds.maximum &&
+      floor(var.cross_fit_folds) == var.cross_fit_folds
+    )
+    error_message = "cross_fit_folds must be a whole number between ${local.model_config_schema.cross_fit_folds.minimum} and ${local.model_config_schema.cross_fit_folds.maximum}."
   }
 }
 

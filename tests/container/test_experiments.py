@@ -29,27 +29,24 @@ RUNS = [
 ]
 
 
-@pytest.mark.parametrize(("script", "arguments", "expected"), RUNS, ids=[run[0] for run in RUNS])
-def test_the_experiment_runs_on_a_small_sample(script, arguments, expected):
-    result = subprocess.run(
+def run_experiment(script: str, arguments: str, timeout: int) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, str(EXPERIMENTS / script), *arguments.split()],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
         check=False,
     )
+
+
+@pytest.mark.parametrize(("script", "arguments", "expected"), RUNS, ids=[run[0] for run in RUNS])
+def test_the_experiment_runs_on_a_small_sample(script, arguments, expected):
+    result = run_experiment(script, arguments, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert expected in result.stdout, result.stdout[-3000:]
 
 
 def test_a_sample_without_rows_to_predict_is_refused_by_name():
-    result = subprocess.run(
-        [sys.executable, str(EXPERIMENTS / "noisy_training.py"), "--size", "2000"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_experiment("noisy_training.py", "--size 2000", timeout=120)
     assert result.returncode == 2 and "--size: must exceed the 2,000 labeled rows" in result.stderr

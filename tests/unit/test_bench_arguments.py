@@ -14,7 +14,10 @@ def test_the_fold_count_is_deployed_only_when_given():
     assert deployment_variables(ten) == {"model_preset": "bundled_image", "cross_fit_folds": 10}
 
 
-def test_a_fold_count_terraform_would_refuse_is_refused_before_anything_is_deployed(capsys):
+@pytest.mark.parametrize(
+    ("folds", "why"), [("1", "less than the minimum of 2"), ("21", "greater than the maximum of 20")]
+)
+def test_a_fold_count_terraform_would_refuse_is_refused_before_anything_is_deployed(capsys, folds, why):
     with pytest.raises(SystemExit) as exited:
-        main(["--cross-fit-folds", "1"])
-    assert exited.value.code == 2 and "--cross-fit-folds must be within 2-20" in capsys.readouterr().err
+        main(["--cross-fit-folds", folds])
+    assert exited.value.code == 2 and f"--cross-fit-folds: {folds} is {why}" in capsys.readouterr().err
