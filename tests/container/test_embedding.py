@@ -126,6 +126,17 @@ def test_a_vector_depends_on_its_text_alone_not_on_what_it_is_encoded_with():
     np.testing.assert_array_equal(together[:3], encoder.encode(HEADLINES[:3]))
 
 
+def test_long_texts_go_in_smaller_batches_and_still_get_the_vectors_they_get_alone():
+    """Texts at the 256-token limit are batched BATCH_TOKENS // 256 at a time (attention memory grows with
+    the square of the length), not BATCH_SIZE: bit for bit the vectors they get one by one."""
+    long_texts = [" ".join(HEADLINES[i:] + HEADLINES[:i]) * 4 for i in range(len(HEADLINES))] * 2
+    long_texts = [f"{i}. {text}" for i, text in enumerate(long_texts)]  # 18 distinct texts, over 256 tokens each
+    assert embedding.BATCH_TOKENS // 256 < len(long_texts) < embedding.BATCH_SIZE
+    encoder = embedding._Encoder()
+    together = encoder.encode(long_texts)
+    np.testing.assert_array_equal(together, np.stack([encoder.encode([text])[0] for text in long_texts]))
+
+
 def test_the_cache_holds_the_same_vectors_whichever_call_embedded_a_text_first(tmp_path):
     in_one_call = Embedder(EmbeddingCache(tmp_path / "a")).embed(HEADLINES)
     one_by_one = Embedder(EmbeddingCache(tmp_path / "b"))

@@ -26,6 +26,7 @@ RUNS = [
     ("measure_neighbours.py", "--noise 0 --seeds 1 --size 2200 --k 0 10", "| 0% | 10 |"),
     ("extension_honesty.py", "--runs 5 --rounds 2 --levels 0.95", "final claim missed"),
     ("measure.py", "--sizes 300 --seeds 0 --test-size 500", "| cross_fit"),
+    ("long_texts.py", "--documents 80 --headlines 30", "| 80 | 30 |"),
 ]
 
 

@@ -19,6 +19,7 @@ from tests.container.helpers import TEST_ROWS, train_lines
 from text_classifier.contract import Example
 from text_classifier.embedding import default_embedder
 from text_classifier.model import (
+    MODELS_FILE,
     NEIGHBOURS_FILE,
     ModelError,
     TextModel,
@@ -176,6 +177,36 @@ def test_pickle_round_trip_and_logistic_regression_option():
         model = TextModel(params, 4).fit(texts, labels)
         again = pickle.loads(pickle.dumps(model, protocol=5))
         assert np.array_equal(again.predict_proba(queries), model.predict_proba(queries))
+
+
+def test_the_full_and_fold_models_share_one_vocabulary_per_block_in_memory_and_on_disk(tmp_path):
+    """One vocabulary per feature block, however many fold models: with long texts a copy per model took
+    training past 3 GB. Saved in one pickle, it is written and loaded once, and the loaded bundle predicts
+    exactly what the trained one does."""
+    examples = [Example(x["source"], x["label"], x.get("al:fold")) for x in train_lines()]
+    bundle = train_bundle(examples, TFIDF_ONLY, 4)
+    save(bundle, tmp_path)
+    loaded = load(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", MODELS_FILE]
+    for models in (bundle, loaded):
+        vocabularies = [block.vocabulary for block in models.full.blocks]
+        assert len(vocabularies) == 2 and all(block.columns is None for block in models.full.blocks)
+        for fold_model in models.folds:
+            assert all(a is b for a, b in zip((b.vocabulary for b in fold_model.blocks), vocabularies, strict=True))
+            assert all(0 < len(block.columns) < len(block.vocabulary.terms) for block in fold_model.blocks)
+    queries = [r["source"] for r in TEST_ROWS]
+    folds = [None if i % 6 == 5 else i % 6 for i in range(len(queries))]  # fold models 0-4 and the full model
+    np.testing.assert_array_equal(loaded.predict_proba(queries, folds), bundle.predict_proba(queries, folds))
+
+
+def test_a_models_file_without_the_models_model_json_lists_is_refused(tmp_path):
+    examples = [Example(x["source"], x["label"], x.get("al:fold")) for x in train_lines()[:200]]
+    bundle = train_bundle(examples, TFIDF_ONLY, 4)
+    save(bundle, tmp_path)
+    with open(tmp_path / MODELS_FILE, "wb") as f:
+        pickle.dump([bundle.full], f)
+    with pytest.raises(ModelError, match=f"{MODELS_FILE} does not hold the {len(bundle.folds) + 1} models"):
+        load(tmp_path)
 
 
 def test_output_record_orders_classes_by_probability():

@@ -29,14 +29,14 @@ def metrics_of(stdout: str) -> dict[str, float]:
 def test_writes_full_and_fold_models(trained):
     model_dir = trained / "model"
     manifest = json.loads((model_dir / "model.json").read_text())
-    assert manifest["format"] == "text-classifier/1"
+    assert manifest["format"] == "text-classifier/2"
     assert manifest["num_classes"] == 4
     assert manifest["fold_models"] == FOLDS
     assert manifest["train_lines"] == len(TRAIN_ROWS)
     assert manifest["cross_fit_lines"] == len(TRAIN_ROWS) // 4
     assert manifest["params"]["classifier"] == "complement_nb"
-    assert (model_dir / "full.pkl").is_file()
-    assert sorted(p.name for p in model_dir.glob("fold-*.pkl")) == [f"fold-{k}.pkl" for k in range(FOLDS)]
+    assert manifest["files"]["models"] == "models.pkl" and (model_dir / "models.pkl").is_file()
+    assert len(load(model_dir).folds) == FOLDS
     assert not (trained / "output" / "failure").exists()
 
 

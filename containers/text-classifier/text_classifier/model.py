@@ -6,12 +6,13 @@ Model directory (what `train` writes and SageMaker tars into model.tar.gz):
 
     model.json      format, number of classes, number of fold models, hyperparameters, library versions,
                     training metrics
-    full.pkl        the model trained on every training line
-    fold-<k>.pkl    fold model k, trained on every line whose `al:fold` is not k (only with cross-fitting)
+    models.pkl      the model trained on every training line, then fold model k, trained on every line whose
+                    `al:fold` is not k (only with cross-fitting), in one pickle: they share each feature block's
+                    vocabulary, which is stored (and loaded) once
     neighbours.npz  the training lines' sentence embeddings (float16), labels and folds: the nearest-neighbour
                     expert's memory, shared by the full model and the fold models (with `neighbours` > 0)
 
-The .pkl files are Python pickles (protocol 5) of TextModel objects: load them only from a model directory
+models.pkl is a Python pickle (protocol 5) of TextModel objects: load them only from a model directory
 you trust, with the scikit-learn version that wrote them (model.json records it; load() checks it).
 """
 
@@ -40,8 +41,9 @@ from . import embedding
 from .contract import FOLD_KEY, Example, RecordError, check_record, parse_lines
 from .params import Params
 
-FORMAT = "text-classifier/1"
+FORMAT = "text-classifier/2"  # /1 had one pickle per model, each with its own copy of the vocabularies
 MANIFEST = "model.json"
+MODELS_FILE = "models.pkl"
 NEIGHBOURS_FILE = "neighbours.npz"
 
 
@@ -72,19 +74,19 @@ def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     return normalize(sp.csr_matrix(counts @ sp.diags(idf)), norm="l2", copy=False)
 
 
-class TfidfBlock:
-    """One fitted block of TF-IDF features, equivalent to a fitted TfidfVectorizer with default weighting.
-    The vocabulary is pickled once (the CountVectorizer that applies it is rebuilt on load)."""
+class Vocabulary:
+    """The terms of one feature block over every training text (in CountVectorizer's alphabetical order), and
+    the CountVectorizer that counts them (rebuilt on load, not pickled). The full model and every fold model
+    count with the same one: with long texts the vocabularies, not the classifiers, are what a model weighs
+    (measured: a copy per model took training to 3.2 GB for 4,000 texts of ~2,400 characters)."""
 
-    def __init__(self, name: str, settings: dict[str, Any], vocabulary: dict[str, int], idf: np.ndarray):
-        self.name = name
+    def __init__(self, settings: dict[str, Any], terms: dict[str, int]):
         self.settings = settings
-        self.vocabulary = vocabulary
-        self.idf = idf
+        self.terms = terms
         self._counter = self._make_counter()
 
     def _make_counter(self) -> CountVectorizer:
-        counter = CountVectorizer(**self.settings, vocabulary=self.vocabulary, dtype=np.float64)
+        counter = CountVectorizer(**self.settings, vocabulary=self.terms, dtype=np.float64)
         counter.transform([""])  # validates the vocabulary once, here, not on a first transform in a request thread
         return counter
 
@@ -95,8 +97,23 @@ class TfidfBlock:
         self.__dict__.update(state)
         self._counter = self._make_counter()
 
+    def count(self, texts: Sequence[str]) -> sp.csr_matrix:
+        return self._counter.transform(texts)
+
+
+class TfidfBlock:
+    """One fitted block of TF-IDF features, equivalent to a TfidfVectorizer with default weighting fitted on
+    the model's own rows: the shared vocabulary's counts, restricted to the `columns` those rows use (None:
+    every column, as for the full model), weighted by the rows' idf."""
+
+    def __init__(self, vocabulary: Vocabulary, columns: np.ndarray | None, idf: np.ndarray):
+        self.vocabulary = vocabulary
+        self.columns = columns
+        self.idf = idf
+
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        return _tfidf(self._counter.transform(texts), self.idf)
+        counts = self.vocabulary.count(texts)
+        return _tfidf(counts if self.columns is None else counts[:, self.columns], self.idf)
 
 
 def uses_embedding(params: Params) -> bool:
@@ -111,8 +128,8 @@ class Analysis:
 
     def __init__(self, params: Params, texts: Sequence[str]):
         self.embeddings = embedding.default_embedder().embed(texts) if uses_embedding(params) else None
-        self.blocks: list[tuple[str, dict[str, Any], np.ndarray, sp.csr_matrix]] = []
-        for name, settings in _block_settings(params):
+        self.blocks: list[tuple[Vocabulary, sp.csr_matrix]] = []
+        for _, settings in _block_settings(params):
             counter = CountVectorizer(**settings, dtype=np.float64)
             try:
                 counts = counter.fit_transform(texts).tocsr()
@@ -120,24 +137,25 @@ class Analysis:
                 if "empty vocabulary" not in str(exc):
                     raise
                 continue  # e.g. word features of texts without any word of 2+ characters
-            terms = np.empty(len(counter.vocabulary_), dtype=object)
-            terms[list(counter.vocabulary_.values())] = list(counter.vocabulary_.keys())
-            self.blocks.append((name, settings, terms, counts))
+            self.blocks.append((Vocabulary(settings, counter.vocabulary_), counts))
 
     def features(self, rows: np.ndarray) -> tuple[list[TfidfBlock], sp.csr_matrix | None]:
         """Blocks fitted on these rows (columns in the same, alphabetical order as TfidfVectorizer's) and
         the rows' TF-IDF matrix; (no blocks, None) when the rows have no feature at all."""
         blocks, matrices = [], []
-        for name, settings, terms, counts in self.blocks:
+        for vocabulary, counts in self.blocks:
             sub = counts[rows]
             df = np.bincount(sub.indices, minlength=counts.shape[1])
             used = np.flatnonzero(df)
             if len(used) == 0:
                 continue
             idf = _idf(df[used], len(rows))
-            vocabulary = {term: i for i, term in enumerate(terms[used].tolist())}
-            blocks.append(TfidfBlock(name, settings, vocabulary, idf))
-            matrices.append(_tfidf(sub[:, used], idf))
+            columns = None if len(used) == counts.shape[1] else used.astype(np.int32)
+            blocks.append(TfidfBlock(vocabulary, columns, idf))
+            if columns is not None:
+                sub = sub[:, columns]  # rebound: one copy of the rows' counts alive at a time, not two
+            matrices.append(_tfidf(sub, idf))
+            del sub
         if not blocks:
             return [], None
         return blocks, sp.hstack(matrices, format="csr")
@@ -395,10 +413,9 @@ def train_bundle(examples: Sequence[Example], params: Params, num_classes: int) 
 
 def save(bundle: Bundle, directory: Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     directory.mkdir(parents=True, exist_ok=True)
-    files = {"full": "full.pkl", "folds": [f"fold-{k}.pkl" for k in range(len(bundle.folds))]}
-    for model, name in zip([bundle.full, *bundle.folds], [files["full"], *files["folds"]], strict=True):
-        with open(directory / name, "wb") as f:
-            pickle.dump(model, f, protocol=5)
+    files = {"models": MODELS_FILE}
+    with open(directory / MODELS_FILE, "wb") as f:  # one pickle: the shared vocabularies are written once
+        pickle.dump([bundle.full, *bundle.folds], f, protocol=5)
     if bundle.neighbours is not None:
         files["neighbours"] = NEIGHBOURS_FILE
         memory = bundle.neighbours
@@ -447,8 +464,7 @@ def load(directory: Path | str) -> Bundle:
             )
     files = manifest["files"]
     try:
-        full = _unpickle(directory / files["full"])
-        folds = [_unpickle(directory / name) for name in files["folds"]]
+        full, *folds = _unpickle(directory / files["models"], 1 + int(manifest["fold_models"]))
         neighbours = _load_neighbours(directory / files["neighbours"]) if "neighbours" in files else None
     except (OSError, EOFError, ValueError, KeyError, pickle.UnpicklingError) as exc:
         raise ModelError(f"cannot load the model files in {directory}: {exc}") from exc
@@ -462,12 +478,12 @@ def _load_neighbours(path: Path) -> Neighbours:
         return Neighbours(memory["vectors"], memory["labels"], memory["folds"], int(memory["k"]))
 
 
-def _unpickle(path: Path) -> TextModel:
+def _unpickle(path: Path, count: int) -> list[TextModel]:
     with open(path, "rb") as f:
-        model = pickle.load(f)  # noqa: S301 - our own model files (see the module docstring)
-    if not isinstance(model, TextModel):
-        raise ValueError(f"{path.name} does not hold a TextModel")
-    return model
+        models = pickle.load(f)  # noqa: S301 - our own model files (see the module docstring)
+    if not (isinstance(models, list) and len(models) == count and all(isinstance(m, TextModel) for m in models)):
+        raise ValueError(f"{path.name} does not hold the {count} models model.json lists")
+    return models
 
 
 _CACHE: dict[tuple[str, int], Bundle] = {}

@@ -174,8 +174,10 @@ def run(*, script_mode: bool = False) -> dict[str, Any]:
             train[0].fold,
             train[0].fold,
         )
+    from .embedding import remember_in_process
     from .model import save, train_bundle
 
+    remember_in_process()  # the metrics below predict the training lines again
     bundle = train_bundle(train, params, num_classes)
     fit_seconds = time.perf_counter() - started
     LOG.info("trained the full model and %d fold models in %.2f s", len(bundle.folds), fit_seconds)
