@@ -3,10 +3,11 @@
 characters, and a CSV of such documents for `make bench ARGS='--dataset …'`.
 
 There is no public long-text dataset on this machine (no network), so the documents are built from the bundled
-UCI News sample: each joins `--headlines` random headlines of one category, the document's class (40 make ~2,400
-characters, a short news article). They exercise what length changes — the sentence embedding's 256-token
-truncation, TF-IDF vocabularies that grow with the text, the model files, transform payloads — and not the
-statistics: 40 headlines of one category are far easier to classify than one real article.
+UCI News sample: each joins `--headlines` random headlines (40 make ~2,300 characters, a short news article), a
+share `--purity` of them from the document's class and the rest from any category. They exercise what length
+changes — the sentence embedding's 256-token truncation, TF-IDF vocabularies that grow with the text, the model
+files, transform payloads — more than the statistics: 40 headlines of one category (purity 1) are far easier to
+classify than one real article; a low purity makes a document's class a matter of counting.
 
 The container's `train` runs as a child process on `--documents` lines, a quarter of them with `al:fold` (5
 folds, as the workflow's cross-fitting), with its default hyperparameters; printed: its wall seconds, its peak
@@ -40,8 +41,9 @@ from local.sample import Dataset, positive_int, read_rows  # noqa: E402
 FOLDS = 5
 
 
-def documents(count: int, headlines: int, seed: int) -> list[tuple[str, str]]:
-    """(text, category) of `count` documents, each `headlines` distinct headlines of one category."""
+def documents(count: int, headlines: int, seed: int, purity: float = 1.0) -> list[tuple[str, str]]:
+    """(text, category) of `count` documents of `headlines` headlines each: round(purity × headlines) of the
+    document's category, the others of categories drawn at random, in random order."""
     dataset = Dataset.bundled()
     by_category: dict[str, list[str]] = {}
     for row in read_rows(dataset):
@@ -49,9 +51,13 @@ def documents(count: int, headlines: int, seed: int) -> list[tuple[str, str]]:
     categories = sorted(by_category)
     rng = random.Random(seed)
     out = []
+    own = round(purity * headlines)
     for _ in range(count):
         category = rng.choice(categories)
-        out.append((" ".join(rng.sample(by_category[category], headlines)), category))
+        picked = rng.sample(by_category[category], own)
+        picked += [rng.choice(by_category[rng.choice(categories)]) for _ in range(headlines - own)]
+        rng.shuffle(picked)
+        out.append((" ".join(picked), category))
     return out
 
 
@@ -91,10 +97,13 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--documents", type=positive_int, default=4000)
     p.add_argument("--headlines", type=positive_int, default=40, help="headlines per document")
+    p.add_argument("--purity", type=float, default=1.0, help="share of a document's headlines from its class")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--csv", type=Path, help="also write the documents here (columns title, category), and do not train")
     args = p.parse_args(argv)
-    docs = documents(args.documents, args.headlines, args.seed)
+    if not 0.0 <= args.purity <= 1.0:
+        p.error("--purity must be within [0, 1]")
+    docs = documents(args.documents, args.headlines, args.seed, args.purity)
     characters = sorted(len(text) for text, _ in docs)
     print(f"{len(docs):,} documents of {args.headlines} headlines: median {characters[len(docs) // 2]:,} characters")
     if args.csv:
