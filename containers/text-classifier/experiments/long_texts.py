@@ -2,12 +2,14 @@
 """Long texts: what the container's training costs in time, memory and model size on documents of thousands of
 characters, and a CSV of such documents for `make bench ARGS='--dataset …'`.
 
-There is no public long-text dataset on this machine (no network), so the documents are built from the bundled
-UCI News sample: each joins `--headlines` random headlines (40 make ~2,300 characters, a short news article), a
-share `--purity` of them from the document's class and the rest from any category. They exercise what length
-changes — the sentence embedding's 256-token truncation, TF-IDF vocabularies that grow with the text, the model
-files, transform payloads — more than the statistics: 40 headlines of one category (purity 1) are far easier to
-classify than one real article; a low purity makes a document's class a matter of counting.
+There is no public long-text dataset on this machine (no network), so the documents are built from headlines: by
+default the bundled UCI News sample's 50,000, or those of any labeled CSV (`--dataset`; the full dataset's
+422,937 repeat less across documents and make larger vocabularies, the harder case for memory). Each document
+joins `--headlines` random headlines (40 make ~2,300 characters, a short news article), a share `--purity` of
+them from the document's class and the rest from any category. They exercise what length changes — the sentence
+embedding's 256-token truncation, TF-IDF vocabularies that grow with the text, the model files, transform
+payloads — more than the statistics: 40 headlines of one category (purity 1) are far easier to classify than
+one real article; a low purity makes a document's class a matter of counting.
 
 The container's `train` runs as a child process on `--documents` lines, a quarter of them with `al:fold` (5
 folds, as the workflow's cross-fitting), with its default hyperparameters; printed: its wall seconds, its peak
@@ -41,10 +43,9 @@ from local.sample import Dataset, positive_int, read_rows  # noqa: E402
 FOLDS = 5
 
 
-def documents(count: int, headlines: int, seed: int, purity: float = 1.0) -> list[tuple[str, str]]:
+def documents(dataset: Dataset, count: int, headlines: int, seed: int, purity: float = 1.0) -> list[tuple[str, str]]:
     """(text, category) of `count` documents of `headlines` headlines each: round(purity × headlines) of the
     document's category, the others of categories drawn at random, in random order."""
-    dataset = Dataset.bundled()
     by_category: dict[str, list[str]] = {}
     for row in read_rows(dataset):
         by_category.setdefault(row[dataset.label_column], []).append(row[dataset.text_column])
@@ -95,6 +96,9 @@ def train(docs: list[tuple[str, str]], directory: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", type=Path, help="CSV of labeled headlines (default: the bundled UCI News sample)")
+    p.add_argument("--text-column", default="title")
+    p.add_argument("--label-column", default="category")
     p.add_argument("--documents", type=positive_int, default=4000)
     p.add_argument("--headlines", type=positive_int, default=40, help="headlines per document")
     p.add_argument("--purity", type=float, default=1.0, help="share of a document's headlines from its class")
@@ -103,7 +107,8 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if not 0.0 <= args.purity <= 1.0:
         p.error("--purity must be within [0, 1]")
-    docs = documents(args.documents, args.headlines, args.seed, args.purity)
+    dataset = Dataset(args.dataset, args.text_column, args.label_column) if args.dataset else Dataset.bundled()
+    docs = documents(dataset, args.documents, args.headlines, args.seed, args.purity)
     characters = sorted(len(text) for text, _ in docs)
     print(f"{len(docs):,} documents of {args.headlines} headlines: median {characters[len(docs) // 2]:,} characters")
     if args.csv:
