@@ -137,6 +137,28 @@ def test_long_texts_go_in_smaller_batches_and_still_get_the_vectors_they_get_alo
     np.testing.assert_array_equal(together, np.stack([encoder.encode([text])[0] for text in long_texts]))
 
 
+def test_a_training_job_without_a_cache_directory_embeds_each_text_once(monkeypatch):
+    """Its metrics predict the lines it has just trained on: kept in memory, they are not embedded again."""
+    monkeypatch.delenv(embedding.CACHE_ENV, raising=False)
+    monkeypatch.setattr(embedding, "_DEFAULT", None)
+    embedding.remember_in_process()
+    embedder = embedding.default_embedder()
+    encoded = []
+    encode = embedder.encoder.encode
+    monkeypatch.setattr(embedder.encoder, "encode", lambda texts: encoded.append(list(texts)) or encode(texts))
+    first = embedder.embed(HEADLINES[:3])
+    again = embedder.embed(HEADLINES[:4])
+    assert encoded == [HEADLINES[:3], HEADLINES[3:4]]
+    np.testing.assert_array_equal(again[:3], first)
+
+
+def test_with_a_cache_directory_a_training_job_uses_it(monkeypatch, tmp_path):
+    monkeypatch.setenv(embedding.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(embedding, "_DEFAULT", None)
+    embedding.remember_in_process()
+    assert isinstance(embedding.default_embedder().cache, EmbeddingCache)
+
+
 def test_the_cache_holds_the_same_vectors_whichever_call_embedded_a_text_first(tmp_path):
     in_one_call = Embedder(EmbeddingCache(tmp_path / "a")).embed(HEADLINES)
     one_by_one = Embedder(EmbeddingCache(tmp_path / "b"))

@@ -54,14 +54,14 @@ class ModelError(RuntimeError):
 # --- features -----------------------------------------------------------------------------------------
 
 
-def _block_settings(params: Params) -> list[tuple[str, dict[str, Any]]]:
+def _block_settings(params: Params) -> list[dict[str, Any]]:
     """CountVectorizer settings of each feature block: word 1..n-grams and char_wb n-grams."""
     blocks = []
     if params.word_ngram_max:
-        blocks.append(("word", {"analyzer": "word", "ngram_range": (1, params.word_ngram_max)}))
+        blocks.append({"analyzer": "word", "ngram_range": (1, params.word_ngram_max)})
     if params.char_ngram_max:
-        blocks.append(("char", {"analyzer": "char_wb", "ngram_range": (params.char_ngram_min, params.char_ngram_max)}))
-    return [(name, {**settings, "lowercase": params.lowercase}) for name, settings in blocks]
+        blocks.append({"analyzer": "char_wb", "ngram_range": (params.char_ngram_min, params.char_ngram_max)})
+    return [{**settings, "lowercase": params.lowercase} for settings in blocks]
 
 
 def _idf(document_frequency: np.ndarray, n_documents: int) -> np.ndarray:
@@ -129,7 +129,7 @@ class Analysis:
     def __init__(self, params: Params, texts: Sequence[str]):
         self.embeddings = embedding.default_embedder().embed(texts) if uses_embedding(params) else None
         self.blocks: list[tuple[Vocabulary, sp.csr_matrix]] = []
-        for _, settings in _block_settings(params):
+        for settings in _block_settings(params):
             counter = CountVectorizer(**settings, dtype=np.float64)
             try:
                 counts = counter.fit_transform(texts).tocsr()
