@@ -251,7 +251,7 @@ locals {
 
   # --- model: MODEL_CONFIG of CreateValidationSet (calibration mode), PrepareTraining, PrepareInference ---
   # (schemas/model-config.schema.json)
-  # The schema is also the one source of the numeric ranges the model variables validate against.
+  # The schema is also the one source of the ranges and choices the model variables validate against.
   model_config_schema = jsondecode(file("${path.module}/../schemas/model-config.schema.json")).properties
 
   # BlazingText supervised settings of the AWS sample. min_count = 5 drops words seen fewer than five

@@ -300,8 +300,8 @@ variable "model_channel_format" {
   default     = null
 
   validation {
-    condition     = var.model_channel_format == null || contains(["jsonlines", "augmented_manifest"], coalesce(var.model_channel_format, "jsonlines"))
-    error_message = "model_channel_format must be jsonlines or augmented_manifest."
+    condition     = var.model_channel_format == null || contains(local.model_config_schema.channel_format.enum, coalesce(var.model_channel_format, "jsonlines"))
+    error_message = "model_channel_format must be one of: ${join(", ", local.model_config_schema.channel_format.enum)}."
   }
   validation {
     condition     = var.model_preset != "blazingtext" || coalesce(var.model_channel_format, "augmented_manifest") == "augmented_manifest"
@@ -315,8 +315,8 @@ variable "calibration_mode" {
   default     = null
 
   validation {
-    condition     = var.calibration_mode == null || contains(["holdout", "cross_fit"], coalesce(var.calibration_mode, "holdout"))
-    error_message = "calibration_mode must be holdout or cross_fit."
+    condition     = var.calibration_mode == null || contains(local.model_config_schema.calibration_mode.enum, coalesce(var.calibration_mode, "holdout"))
+    error_message = "calibration_mode must be one of: ${join(", ", local.model_config_schema.calibration_mode.enum)}."
   }
   validation {
     # Augmented manifests carry only the attributes listed in AttributeNames: a container could not see the
@@ -330,7 +330,7 @@ variable "calibration_mode" {
 }
 
 variable "cross_fit_folds" {
-  description = "Number of folds of cross_fit calibration (the range is schemas/model-config.schema.json's: 2-20)."
+  description = "Number of folds of cross_fit calibration (2-20, schemas/model-config.schema.json's range)."
   type        = number
   default     = 5
 
@@ -361,8 +361,8 @@ variable "training_instance_count" {
   default     = 1
 
   validation {
-    condition     = var.training_instance_count >= 1 && var.training_instance_count <= 100 && floor(var.training_instance_count) == var.training_instance_count
-    error_message = "training_instance_count must be a whole number between 1 and 100."
+    condition     = var.training_instance_count >= local.model_config_schema.training_instance_count.minimum && var.training_instance_count <= local.model_config_schema.training_instance_count.maximum && floor(var.training_instance_count) == var.training_instance_count
+    error_message = "training_instance_count must be a whole number between ${local.model_config_schema.training_instance_count.minimum} and ${local.model_config_schema.training_instance_count.maximum}."
   }
   validation {
     condition     = var.model_preset != "blazingtext" || var.training_instance_count == 1
@@ -376,8 +376,8 @@ variable "training_volume_gb" {
   default     = 30
 
   validation {
-    condition     = var.training_volume_gb >= 1 && var.training_volume_gb <= 16384 && floor(var.training_volume_gb) == var.training_volume_gb
-    error_message = "training_volume_gb must be a whole number between 1 and 16384."
+    condition     = var.training_volume_gb >= local.model_config_schema.training_volume_gb.minimum && var.training_volume_gb <= local.model_config_schema.training_volume_gb.maximum && floor(var.training_volume_gb) == var.training_volume_gb
+    error_message = "training_volume_gb must be a whole number between ${local.model_config_schema.training_volume_gb.minimum} and ${local.model_config_schema.training_volume_gb.maximum}."
   }
 }
 
@@ -387,8 +387,8 @@ variable "training_max_runtime_seconds" {
   default     = 7200
 
   validation {
-    condition     = var.training_max_runtime_seconds >= 60 && var.training_max_runtime_seconds <= 2419200 && floor(var.training_max_runtime_seconds) == var.training_max_runtime_seconds
-    error_message = "training_max_runtime_seconds must be a whole number between 60 and 2419200 (28 days)."
+    condition     = var.training_max_runtime_seconds >= local.model_config_schema.max_runtime_seconds.minimum && var.training_max_runtime_seconds <= local.model_config_schema.max_runtime_seconds.maximum && floor(var.training_max_runtime_seconds) == var.training_max_runtime_seconds
+    error_message = "training_max_runtime_seconds must be a whole number between ${local.model_config_schema.max_runtime_seconds.minimum} and ${local.model_config_schema.max_runtime_seconds.maximum} (28 days)."
   }
 }
 
@@ -441,8 +441,8 @@ variable "transform_instance_count" {
   default     = 1
 
   validation {
-    condition     = var.transform_instance_count >= 1 && var.transform_instance_count <= 100 && floor(var.transform_instance_count) == var.transform_instance_count
-    error_message = "transform_instance_count must be a whole number between 1 and 100."
+    condition     = var.transform_instance_count >= local.model_config_schema.transform_instance_count.minimum && var.transform_instance_count <= local.model_config_schema.transform_instance_count.maximum && floor(var.transform_instance_count) == var.transform_instance_count
+    error_message = "transform_instance_count must be a whole number between ${local.model_config_schema.transform_instance_count.minimum} and ${local.model_config_schema.transform_instance_count.maximum}."
   }
 }
 
@@ -452,8 +452,8 @@ variable "transform_batch_strategy" {
   default     = "MultiRecord"
 
   validation {
-    condition     = contains(["MultiRecord", "SingleRecord"], var.transform_batch_strategy)
-    error_message = "transform_batch_strategy must be MultiRecord or SingleRecord."
+    condition     = contains(local.model_config_schema.transform_batch_strategy.enum, var.transform_batch_strategy)
+    error_message = "transform_batch_strategy must be one of: ${join(", ", local.model_config_schema.transform_batch_strategy.enum)}."
   }
 }
 
@@ -463,8 +463,8 @@ variable "transform_max_payload_mb" {
   default     = 6
 
   validation {
-    condition     = var.transform_max_payload_mb >= 0 && var.transform_max_payload_mb <= 100 && floor(var.transform_max_payload_mb) == var.transform_max_payload_mb
-    error_message = "transform_max_payload_mb must be a whole number between 0 and 100."
+    condition     = var.transform_max_payload_mb >= local.model_config_schema.transform_max_payload_mb.minimum && var.transform_max_payload_mb <= local.model_config_schema.transform_max_payload_mb.maximum && floor(var.transform_max_payload_mb) == var.transform_max_payload_mb
+    error_message = "transform_max_payload_mb must be a whole number between ${local.model_config_schema.transform_max_payload_mb.minimum} and ${local.model_config_schema.transform_max_payload_mb.maximum}."
   }
 }
 
