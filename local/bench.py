@@ -62,6 +62,7 @@ def run_one(deployment, dataset, args, strategy: str, seed: int) -> dict:
         workers_per_item=args.workers_per_item,
         human_batch_size=round(args.size * batch_share) if batch_share else args.human_batch_size,
         target_accuracy=args.target_accuracy,
+        max_class_miss_rate=args.max_class_miss_rate,
         bootstrap_fraction=args.bootstrap_fraction,
         timeout_seconds=args.timeout,
         **preset,
@@ -85,6 +86,9 @@ def run_one(deployment, dataset, args, strategy: str, seed: int) -> dict:
         else summary["auto_label_agreement"] >= summary["claimed_accuracy_lower_bound"],
         "worst_class_accuracy": min(per_class) if per_class else None,
         "per_class_accuracy": summary["per_class_auto_label_accuracy"],
+        "worst_class_missed": _worst(summary["per_class_missed"].values(), max),
+        "worst_class_missed_true": _worst(summary["per_class_missed_true"].values(), max),
+        "per_class_missed": summary["per_class_missed"],
         "human_label_accuracy": summary["human_label_accuracy"],
         "rounds": summary["rounds"],
         "seconds": summary["seconds"],
@@ -94,7 +98,8 @@ def run_one(deployment, dataset, args, strategy: str, seed: int) -> dict:
         f"  {strategy:<16} seed {seed:>3}: human {row['human_fraction']:6.1%}  auto {row['auto_fraction']:6.1%}  "
         f"accuracy {_pct(row['auto_label_accuracy'])}  agreement {_pct(row['auto_label_agreement'])}  "
         f"claimed ≥ {_pct(row['claimed_lower_bound'])}  "
-        f"worst class {_pct(row['worst_class_accuracy'])}  rounds {row['rounds']:>2}  {row['seconds']:5.0f}s",
+        f"worst class {_pct(row['worst_class_accuracy'])}  most missed {_pct(row['worst_class_missed'])}  "
+        f"rounds {row['rounds']:>2}  {row['seconds']:5.0f}s",
         flush=True,
     )
     return row
@@ -137,6 +142,8 @@ def summarise(rows: list[dict], dataset: Dataset, args: argparse.Namespace, stra
         "runs_without_auto_labels": sum(r["auto_fraction"] == 0 for r in mine),
         "min_claimed_lower_bound": _worst([r["claimed_lower_bound"] for r in mine], min),
         "worst_class_accuracy": _worst([r["worst_class_accuracy"] for r in mine], min),
+        "worst_class_missed": _worst([r["worst_class_missed"] for r in mine], max),
+        "worst_class_missed_true": _worst([r["worst_class_missed_true"] for r in mine], max),
         "claim_held_fraction": round(sum(held) / len(held), 3) if held else None,
         "seconds": round(seconds, 1),
     }
@@ -205,6 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--human-batch-size", type=int, default=DEFAULTS["HumanBatchSize"])
     p.add_argument("--target-accuracy", type=float, default=DEFAULTS["TargetAccuracy"])
+    p.add_argument(
+        "--max-class-miss-rate",
+        type=float,
+        default=DEFAULTS["MaxClassMissRate"],
+        help="MaxClassMissRate: largest share of a class's items auto-labeled as another class (1: no limit)",
+    )
     p.add_argument("--bootstrap-fraction", type=float, default=DEFAULTS["BootstrapFraction"])
     p.add_argument("--worker-accuracy", type=float, default=1.0)
     p.add_argument("--workers-per-item", type=int, default=1)

@@ -39,6 +39,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--target-accuracy", type=float, default=DEFAULTS["TargetAccuracy"])
     p.add_argument("--confidence-level", type=float, default=DEFAULTS["ConfidenceLevel"])
+    p.add_argument(
+        "--max-class-miss-rate",
+        type=float,
+        default=DEFAULTS["MaxClassMissRate"],
+        help="largest share of a class's items auto-labeled as another class (default 1: no per-class limit)",
+    )
     p.add_argument("--human-batch-size", type=int, default=DEFAULTS["HumanBatchSize"])
     p.add_argument("--max-rounds", type=int, default=DEFAULTS["MaxRounds"])
     p.add_argument("--worker-accuracy", type=float, default=1.0, help="simulated workers' accuracy (default 1.0)")
@@ -91,6 +97,11 @@ def print_report(summary: dict, output: dict, html_path: Path) -> None:
         print(
             f"    {name:<28} {summary['per_class_auto_labeled'][name]:>6,} auto-labeled"
             + ("" if value is None else f", {value:.2%} right")
+            + (
+                ""
+                if not summary["per_class_missed_true"][name]
+                else f"; {summary['per_class_missed_true'][name]:.2%} of its items auto-labeled as another class"
+            )
         )
     print(f"  rounds              {summary['rounds']:>8}")
     print(f"  wall time           {summary['seconds']:>7.0f}s")
@@ -116,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         strategy=args.strategy,
         auto_label_method=args.auto_label_method,
         target_accuracy=args.target_accuracy,
+        max_class_miss_rate=args.max_class_miss_rate,
         confidence_level=args.confidence_level,
         human_batch_size=args.human_batch_size,
         max_rounds=args.max_rounds,

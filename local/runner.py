@@ -50,6 +50,7 @@ class RunOptions:
     bootstrap_fraction: float = DEFAULTS["BootstrapFraction"]
     validation_fraction: float = DEFAULTS["ValidationFraction"]
     human_batch_size: int = DEFAULTS["HumanBatchSize"]
+    max_class_miss_rate: float = DEFAULTS["MaxClassMissRate"]
     max_rounds: int = DEFAULTS["MaxRounds"]
     seed: int = DEFAULTS["Seed"]
     worker_accuracy: float = 1.0
@@ -67,6 +68,7 @@ class RunOptions:
             "human_batch_size": self.human_batch_size,
             "query_strategy": self.strategy,
             "auto_label_method": self.auto_label_method,
+            "max_class_miss_rate": self.max_class_miss_rate,
             "max_rounds": self.max_rounds,
             "seed": self.seed,
         }
@@ -314,6 +316,9 @@ def measure(deployment: Any, run: Run, output: dict, local_dir: Path) -> dict:
     attribute, names = run.sample.attribute, [item["label"] for item in run.sample.label_config["labels"]]
     truth, given = run.sample.truth, run.sample.given
     per_class = {name: [0, 0] for name in names}  # predicted class -> [auto-labeled, correct]
+    # the class people gave (true class) -> [items, auto-labeled as another class]: what MaxClassMissRate limits
+    missed = {name: [0, 0] for name in names}
+    missed_true = {name: [0, 0] for name in names}
     human_right = human = auto = auto_right = auto_agree = items = 0
     with final_path.open(encoding="utf-8") as stream:
         for line in stream:
@@ -323,7 +328,11 @@ def measure(deployment: Any, run: Run, output: dict, local_dir: Path) -> dict:
                 continue
             key = record[KEY_FIELD]
             right = record[attribute] == truth[key]
-            if record[f"{attribute}-metadata"].get("human-annotated") == "no":
+            is_auto = record[f"{attribute}-metadata"].get("human-annotated") == "no"
+            for tally, label in ((missed, given[key]), (missed_true, truth[key])):
+                tally[names[label]][0] += 1
+                tally[names[label]][1] += is_auto and record[attribute] != label
+            if is_auto:
                 auto += 1
                 auto_right += right
                 auto_agree += record[attribute] == given[key]
@@ -349,6 +358,9 @@ def measure(deployment: Any, run: Run, output: dict, local_dir: Path) -> dict:
         "human_label_accuracy": round(human_right / human, 5) if human else None,
         "per_class_auto_label_accuracy": {n: (round(c[1] / c[0], 5) if c[0] else None) for n, c in per_class.items()},
         "per_class_auto_labeled": {n: c[0] for n, c in per_class.items()},
+        # share of each class's items (by the labels people give / the true labels) auto-labeled as another class
+        "per_class_missed": {n: (round(c[1] / c[0], 5) if c[0] else None) for n, c in missed.items()},
+        "per_class_missed_true": {n: (round(c[1] / c[0], 5) if c[0] else None) for n, c in missed_true.items()},
         "max_state_bytes": max_state_bytes(deployment.client("stepfunctions"), run.execution_arn),
         "local_final_manifest": str(final_path),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),

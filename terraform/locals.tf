@@ -213,6 +213,7 @@ locals {
     QueryStrategy          = var.query_strategy
     AutoLabelMethod        = var.auto_label_method
     MarginThreshold        = var.margin_threshold
+    MaxClassMissRate       = var.max_class_miss_rate
     MaxRounds              = var.max_rounds
     MaxHumanLabels         = var.max_human_labels
     Seed                   = var.seed

@@ -595,6 +595,17 @@ variable "margin_threshold" {
   }
 }
 
+variable "max_class_miss_rate" {
+  description = "Largest share of any one class's items (by the labels people give) that may be auto-labeled as another class, certified with target_accuracy (0 < x <= 1). 1 = no per-class limit; 0.1 keeps a rare class from being absorbed by a common one, at the price of ~29 random calibration labels of every class."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.max_class_miss_rate > local.request_settings.MaxClassMissRate.exclusiveMinimum && var.max_class_miss_rate <= local.request_settings.MaxClassMissRate.maximum
+    error_message = "max_class_miss_rate must be greater than ${local.request_settings.MaxClassMissRate.exclusiveMinimum} and at most ${local.request_settings.MaxClassMissRate.maximum}."
+  }
+}
+
 variable "max_rounds" {
   description = "Stop after this many active-learning rounds (1-1000); items still unlabeled are exported as such."
   type        = number

@@ -24,7 +24,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from labeling_common import schemas
@@ -179,16 +179,19 @@ def spread_positions(scores: list[float], first: int, points: int) -> list[int]:
 
 
 def calibrate(
-    scored: list[tuple[float, bool]],
+    scored: list[tuple[float, bool]] | list[tuple[float, bool, int]],
     target: float,
     confidence: float,
     *,
+    max_class_miss_rate: float = 1.0,
     entries: tuple[EntryPoint, ...] = ENTRY_POINTS,
     points: int = SEARCH_POINTS,
 ) -> Threshold:
-    """The loosest threshold whose accuracy is certified >= `target`.
+    """The loosest threshold whose accuracy is certified >= `target` (and, with `max_class_miss_rate` < 1, at
+    which no class loses more than that share of its items to auto-labels of another class).
 
-    `scored`: (score, correct) of every validation item. Hypothesis j, strictest first at the positions of
+    `scored`: (score, correct) of every validation item, or (score, correct, label) with the class people gave
+    it, which `max_class_miss_rate` < 1 needs. Hypothesis j, strictest first at the positions of
     `search_plan`: "the accuracy of the items scoring >= t_j is below target", tested with
     the one-sided Clopper-Pearson bound. The tests follow the fallback procedure (Wiens 2003; a graphical
     procedure in the sense of Bretz et al. 2009), which controls the family-wise error at 1 - `confidence`
@@ -197,18 +200,29 @@ def calibrate(
     down the sequence, and a failed test loses only the budget carried since the last failure: a wrong label
     among the most confident items (every real dataset has some) no longer ends the search, because the
     next entry point starts a chain of its own. All rejections are valid at once, so the loosest rejected
-    threshold is used; its bound is the Clopper-Pearson bound at the level it was tested at (>= target)."""
+    threshold is used; its bound is the Clopper-Pearson bound at the level it was tested at (>= target).
+
+    The per-class limit makes hypothesis j a union: "the accuracy is below target, or some class loses more than
+    `max_class_miss_rate` of its items (by the labels people give) to auto-labels of another class". It is
+    rejected only when every part is, each by its own one-sided Clopper-Pearson test at the same level: an
+    intersection-union test, valid at that level without a correction (Berger 1982), so the procedure above
+    is unchanged. A class no validation item carries is not tested (the record cannot see it)."""
     ordered = sorted(scored, key=lambda item: -item[0])
-    scores = [score for score, _ in ordered]
+    scores = [item[0] for item in ordered]
     plan = search_plan(scores, target, confidence, entries=entries, points=points)
     correct_before = [0]
-    for _, is_correct in ordered:
-        correct_before.append(correct_before[-1] + is_correct)
+    for item in ordered:
+        correct_before.append(correct_before[-1] + item[1])
+    keeps_classes = _class_limit(ordered, max_class_miss_rate) if max_class_miss_rate < 1.0 else None
     best: tuple[int, float] | None = None  # the loosest rejected hypothesis: its position and level
     carried = 0.0
     for position, weight in zip(plan.positions, plan.weights, strict=True):
         level = weight + carried
-        if level > 0 and clopper_pearson_reaches(correct_before[position], position, 1.0 - level, target):
+        if (
+            level > 0
+            and clopper_pearson_reaches(correct_before[position], position, 1.0 - level, target)
+            and (keeps_classes is None or keeps_classes(position, level))
+        ):
             best = position, level
             carried = level
         else:
@@ -220,9 +234,34 @@ def calibrate(
     return Threshold(scores[n - 1], n, k, clopper_pearson_lower(k, n, 1.0 - level), k / n)
 
 
-def fixed_margin(scored: list[tuple[float, bool]], threshold: float, confidence: float) -> Threshold:
+def _class_limit(ordered: list, rate: float) -> Callable[[int, float], bool]:
+    """For records ordered by score, highest first: whether, among the `position` surest items, every class
+    loses at most `rate` of its record items (label c, predicted otherwise), by the one-sided Clopper-Pearson
+    bound at `level`. Positions are asked in increasing order, so the misses are counted as they come."""
+    if any(len(item) < 3 for item in ordered):
+        raise ValueError("a per-class limit needs the class people gave each validation item")
+    sizes: dict[int, int] = {}
+    for item in ordered:
+        sizes[item[2]] = sizes.get(item[2], 0) + 1
+    misses = dict.fromkeys(sizes, 0)
+    counted = 0
+
+    def keeps_classes(position: int, level: float) -> bool:
+        nonlocal counted
+        for _, correct, label in ordered[counted:position]:
+            misses[label] += not correct
+        counted = max(counted, position)
+        return all(
+            clopper_pearson_reaches(size - misses[label], size, 1.0 - level, 1.0 - rate)
+            for label, size in sizes.items()
+        )
+
+    return keeps_classes
+
+
+def fixed_margin(scored: list[tuple[float, bool, int]], threshold: float, confidence: float) -> Threshold:
     """The AWS sample's rule (auto-label when margin > threshold), with the same kind of estimate."""
-    passed = [correct for score, correct in scored if score > threshold]
+    passed = [item[1] for item in scored if item[0] > threshold]
     n, k = len(passed), sum(passed)
     return Threshold(threshold, n, k, clopper_pearson_lower(k, n, confidence) if n else None, k / n if n else None)
 
@@ -285,9 +324,15 @@ def passes(score: float, threshold: Threshold, method: str) -> bool:
     return score > threshold.value if method == "margin_threshold" else score >= threshold.value
 
 
-def choose_threshold(config: dict, scored: list[tuple[float, bool]]) -> Threshold:
+def choose_threshold(config: dict, scored: list[tuple[float, bool, int]]) -> Threshold:
+    """`scored`: (score, correct, the class people gave) of every validation item."""
     if config["auto_label_method"] == "calibrated":
-        return calibrate(scored, config["target_accuracy"], config["confidence_level"])
+        return calibrate(
+            scored,
+            config["target_accuracy"],
+            config["confidence_level"],
+            max_class_miss_rate=config["max_class_miss_rate"],
+        )
     return fixed_margin(scored, config["margin_threshold"], config["confidence_level"])
 
 
@@ -295,13 +340,15 @@ def calibration_record(
     predictions: dict[int, Prediction], truth: dict[int, int], threshold: Threshold, method: str
 ) -> Iterator[dict]:
     """Each validation item's line of the round's calibration record (the audit trail of its certificate):
-    its score, the model's prediction, whether people agree, and whether the certificate counts it."""
+    its score, the model's prediction, the class people gave it, whether they agree, and whether the
+    certificate counts it."""
     for record_id in sorted(predictions):
         prediction = predictions[record_id]
         yield {
             RECORD_ID_KEY: record_id,
             "score": prediction.score,
             "predicted": prediction.predicted,
+            "label": truth[record_id],
             "correct": prediction.predicted == truth[record_id],
             "certified": passes(prediction.score, threshold, method),
         }
@@ -327,11 +374,14 @@ def summary(
     whose certificate covers the auto-labeled set after this one (this round, an earlier one, or None);
     `declined`: this round's own certificate when it covered fewer pool items than the one in force;
     `calibration_batch`: whether the next human batch buys random calibration labels, and why."""
-    per_class_validation = [[0, 0] for _ in class_names]
+    per_class_validation = [[0, 0] for _ in class_names]  # certified validation items by predicted class
+    labeled = [[0, 0] for _ in class_names]  # validation items by the class people gave: all, certified otherwise
     for line in calibration:
+        labeled[line["label"]][0] += 1
         if line["certified"]:
             per_class_validation[line["predicted"]][0] += 1
             per_class_validation[line["predicted"]][1] += int(line["correct"])
+            labeled[line["label"]][1] += not line["correct"]
     return {
         "round": round_number,
         "job_name": job_name,
@@ -360,6 +410,8 @@ def summary(
                 "auto_labeled": auto_per_class[i],
                 "validation_items": per_class_validation[i][0],
                 "validation_correct": per_class_validation[i][1],
+                "validation_labeled": labeled[i][0],
+                "validation_missed": labeled[i][1],
             }
             for i, name in enumerate(class_names)
         ],

@@ -110,7 +110,10 @@ class RoundSelection:
                 f"transform output holds {found[0]} pool and {found[1]} validation records, "
                 f"expected {expected['pool_count']} and {expected['validation_count']}"
             )
-        scored = [(p.score, p.predicted == self.validation[rid]) for rid, p in self.validation_predictions.items()]
+        scored = [
+            (p.score, p.predicted == self.validation[rid], self.validation[rid])
+            for rid, p in self.validation_predictions.items()
+        ]
         self.threshold = choose_threshold(self.config, scored)
         room = self.calibration_room
         if room > 0:

@@ -99,6 +99,7 @@ run "lambda_functions" {
       QueryStrategy          = "margin"
       AutoLabelMethod        = "calibrated"
       MarginThreshold        = 0.5
+      MaxClassMissRate       = 1
       MaxRounds              = 20
       MaxHumanLabels         = 0
       Seed                   = 0

@@ -660,6 +660,16 @@ run "margin_threshold_above_one" {
   expect_failures = [var.margin_threshold]
 }
 
+run "max_class_miss_rate_zero" {
+  command = plan
+
+  variables {
+    max_class_miss_rate = 0
+  }
+
+  expect_failures = [var.max_class_miss_rate]
+}
+
 run "max_rounds_zero" {
   command = plan
 

@@ -231,6 +231,68 @@ def test_a_small_validation_set_gives_the_share_of_entries_that_do_not_fit_to_th
     assert tiny.positions[-1] == 20 and abs(sum(tiny.weights) - 0.05) < 1e-12
 
 
+# --- a per-class limit (MaxClassMissRate) ------------------------------------------------------------------
+
+
+def with_a_rare_class(n, seed, *, share, absorbed):
+    """n items of a common class (label 0, right as `sure_where_right` says) and a rare one (label 1, a `share`
+    of the items). The model takes an `absorbed` share of the rare items for the common class, at any score,
+    as surely as the common items it gets right; the other rare items it gets right (scores ~ U(0, 1))."""
+    rng = random.Random(seed)
+    items = []
+    for _ in range(n):
+        if rng.random() < share:
+            items.append((rng.random(), rng.random() >= absorbed, 1))
+        else:
+            s = rng.random()
+            items.append((s, rng.random() < sure_where_right(s), 0))
+    return items
+
+
+def rare_share_missed(t, absorbed):
+    """The rare class's true share auto-labeled as the common class by the threshold t."""
+    return absorbed * (1 - t)
+
+
+def test_a_per_class_limit_keeps_a_rare_class_from_being_absorbed():
+    """3% of the items are a rare class the model mostly takes for the common one: overall agreement is ~97%, so
+    the plain certificate covers most items and silently labels half the rare class wrong. With the limit at
+    10%, 60 rare validation items cannot show that few of the class are lost at any useful threshold, and
+    nothing is certified: the honest answer until the record holds more of the class."""
+    items = with_a_rare_class(2000, 3, share=0.03, absorbed=0.8)
+    plain = calibrate(items, 0.95, 0.95)
+    assert plain.value is not None and plain.items > 1000 and rare_share_missed(plain.value, 0.8) > 0.4
+    assert calibrate(items, 0.95, 0.95, max_class_miss_rate=0.1).value is None
+
+
+def test_a_per_class_limit_costs_nothing_where_no_class_is_absorbed():
+    items = with_a_rare_class(2000, 4, share=0.03, absorbed=0.0)
+    assert calibrate(items, 0.95, 0.95, max_class_miss_rate=0.1) == calibrate(items, 0.95, 0.95)
+    common_only = [item for item in items if item[2] == 0]  # a class no validation item carries is not tested
+    assert calibrate(common_only, 0.95, 0.95, max_class_miss_rate=0.1) == calibrate(common_only, 0.95, 0.95)
+
+
+def test_the_per_class_limit_holds_in_at_least_95_percent_of_runs():
+    """A class of 10% whose items the model takes for the common class 20% of the time, at any score: a
+    threshold below 0.5 lets more than 10% of the class be auto-labeled wrong, though overall agreement (~98%)
+    would allow it. Each threshold's hypothesis is a union (accuracy below target, or a class losing more than
+    10%), rejected by an intersection-union test at the procedure's level: a threshold below 0.5 passes in at
+    most 5% of runs (here 5 of 200; judged by the point estimate, about half the runs would pass one)."""
+    runs, found, misses = 200, 0, 0
+    for seed in range(runs):
+        choice = calibrate(with_a_rare_class(2000, seed, share=0.1, absorbed=0.2), 0.95, 0.95, max_class_miss_rate=0.1)
+        if choice.value is not None:
+            found += 1
+            misses += rare_share_missed(choice.value, 0.2) > 0.1
+    assert misses / runs <= 0.05
+    assert found >= 0.5 * runs  # and it still certifies, above the rare class's misses
+
+
+def test_a_per_class_limit_needs_the_class_of_each_validation_item():
+    with pytest.raises(ValueError, match="class people gave"):
+        calibrate(synthetic(500, 1, sure_where_right), 0.95, 0.95, max_class_miss_rate=0.1)
+
+
 def test_too_few_validation_items_refuses_to_auto_label():
     choice = calibrate(synthetic(50, 3, lambda s: 1.0), 0.95, 0.95)
     assert choice.value is None and choice.lower_bound is None

@@ -20,6 +20,7 @@ CONFIG = {
     "target_accuracy": 0.95,
     "confidence_level": 0.95,
     "margin_threshold": 0.5,
+    "max_class_miss_rate": 1.0,
     "seed": 0,
     "human_batch_size": 20,
     "max_human_labels": 0,
@@ -39,9 +40,9 @@ def items(n, validation_every=4, seed=0):
     return predictions, validation
 
 
-def start(validation, *, round_number=1, certificate_round=None, auto=0):
+def start(validation, *, round_number=1, certificate_round=None, auto=0, config=CONFIG):
     event = {
-        "config": CONFIG,
+        "config": config,
         "progress": {"counts": {"human": 0, "auto": auto}, "certificate_round": certificate_round},
         "training": {"round": round_number, "job_name": f"r{round_number}"},
     }
@@ -67,6 +68,25 @@ def test_a_round_auto_labels_above_its_threshold_and_selects_the_least_certain_o
     record = selection.summary(len(chosen), selection.calibration())
     assert record["auto_labeled"] == len(written) and record["pool"] == 3000
     assert record["certificate_round"] == 1 and not selection.needs_weighing  # nothing was in force
+
+
+def test_a_per_class_limit_reaches_the_search_and_the_summary_counts_each_class_s_lost_items():
+    """Every item is predicted class a; the validation items people gave b are the ones a certificate loses.
+    With at most 10% of a class allowed lost, the threshold rises until few enough of b's are above it."""
+    predictions, validation = items(4000)
+    expected = {"pool_count": 3000, "validation_count": 1000}
+    plain = start(validation).check_output(predictions, 4000, expected)
+    selection = start(validation, config={**CONFIG, "max_class_miss_rate": 0.1})
+    limited = selection.check_output(predictions, 4000, expected)
+    assert plain.value is not None and limited.value is not None and limited.value > plain.value
+    lines = selection.calibration()
+    assert {line["label"] for line in lines} == {0, 1}
+    per_class = {entry["class"]: entry for entry in selection.summary(0, lines)["per_class"]}
+    b_lines = [line for line in lines if line["label"] == 1]
+    assert per_class["b"]["validation_labeled"] == len(b_lines)
+    lost = sum(line["certified"] for line in b_lines)  # predicted a, certified: lost to class a
+    assert per_class["b"]["validation_missed"] == lost and 0 < lost <= 0.1 * len(b_lines)
+    assert per_class["a"]["validation_missed"] == 0 and per_class["c"]["validation_labeled"] == 0
 
 
 def certified(predictions, validation):

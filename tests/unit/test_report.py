@@ -27,8 +27,17 @@ def summary(
             "lower_bound": bound,
         },
         "per_class": [
-            {"class": name, "auto_labeled": a, "validation_items": n, "validation_correct": k}
-            for name, a, (n, k) in zip(("<b>usiness", "tech"), auto, validation, strict=True)
+            {
+                "class": name,
+                "auto_labeled": a,
+                "validation_items": n,
+                "validation_correct": k,
+                "validation_labeled": labeled,
+                "validation_missed": missed,
+            }
+            for name, a, (n, k), (labeled, missed) in zip(
+                ("<b>usiness", "tech"), auto, validation, ((150, 3), (50, 4)), strict=True
+            )  # fmt: skip
         ],
     }
 
@@ -119,8 +128,9 @@ def test_the_document_counts_bought_labels_and_keeps_the_last_certified_bound():
 def test_per_class_takes_the_figures_of_the_certificate_in_force():
     assert report.per_class(document(finished=True)) == [
         {"class": "<b>usiness", "auto_labeled": 300, "validation_items": 60, "validation_correct": 59,
-         "agreement": 59 / 60},
-        {"class": "tech", "auto_labeled": 100, "validation_items": 20, "validation_correct": 18, "agreement": 0.9},
+         "agreement": 59 / 60, "validation_labeled": 150, "missed": 0.02},
+        {"class": "tech", "auto_labeled": 100, "validation_items": 20, "validation_correct": 18, "agreement": 0.9,
+         "validation_labeled": 50, "missed": 0.08},
     ]  # fmt: skip
     assert [(c["auto_labeled"], c["validation_items"]) for c in report.per_class(document(True, REPLACED))] == [
         (350, 70),
@@ -163,7 +173,8 @@ def test_the_html_shows_the_figures_of_the_document_escaped():
         ["1", "800", "0.9000", "400", "100", "500", "80", "97.00%", "95.10%"],
         ["2", "800", "— (keeps round 1)", "0", "100 (random, to calibrate)", "500", "0", "—", "—"],
     ]
-    assert tables.tables["classes"][1] == ["<b>usiness", "300", "60", "98.33%"]
+    assert tables.tables["classes"][1] == ["<b>usiness", "300", "60", "98.33%", "2.00%"]
+    assert "auto-labeled as another" not in facts["certified agreement of the auto-labels"]  # no per-class limit set
     assert "<b>usiness" not in html  # a class name is text, never markup
     assert tables.shapes == {"human": 4, "auto": 4, "bound": 1}  # a bar per point, a dot per certified bound
 
@@ -180,3 +191,17 @@ def test_a_run_in_progress_and_local_measurements_are_shown_as_such():
     assert facts["auto-label accuracy (measured on the true labels)"] == "96.12%" and facts["wall time"] == "61 s"
     assert tables.tables["classes"][0][-1] == "accuracy (measured)"
     assert [row[-1] for row in tables.tables["classes"][1:]] == ["99.00%", "—"]
+
+
+def test_a_per_class_limit_is_part_of_the_stated_claim_and_older_summaries_show_no_estimate():
+    limited = {**document(finished=True), "auto_label_accuracy": {**document(True)["auto_label_accuracy"],
+                                                                  "max_class_miss_rate": 0.1}}  # fmt: skip
+    facts = dict(parsed(report.render_html(limited)).tables["summary"])
+    assert facts["certified agreement of the auto-labels"].endswith(
+        "; no class with more than 10% of its items auto-labeled as another"
+    )
+    older = {1: {**SUMMARIES[1], "per_class": [
+        {key: value for key, value in entry.items() if key not in ("validation_labeled", "validation_missed")}
+        for entry in SUMMARIES[1]["per_class"]
+    ]}, 2: SUMMARIES[2]}  # fmt: skip
+    assert [c["missed"] for c in report.per_class(document(True, older))] == [None, None]

@@ -54,6 +54,7 @@ def build(
         "auto_label_accuracy": {
             "target": config["target_accuracy"],
             "confidence_level": config["confidence_level"],
+            "max_class_miss_rate": config["max_class_miss_rate"],
             "estimated": calibration["estimated_accuracy"] if calibration else None,
             "lower_bound": calibration["lower_bound"] if calibration else None,
             "validation_items": calibration["certified_items"] if calibration else 0,
@@ -82,7 +83,9 @@ def certificate_in_force(rounds: list[dict]) -> dict | None:
 
 def per_class(document: dict) -> list[dict]:
     """Per class: the auto-labels in force, and the validation items that stand for them (those the
-    certificate counts, by predicted class) with how many agree."""
+    certificate counts, by predicted class) with how many agree; and of the validation items people gave the
+    class, the share the certificate counts as another class — the estimate of the class's items auto-labeled
+    as another (what `MaxClassMissRate` limits; None in summaries written before it)."""
     rounds = document["rounds"]
     if not rounds:
         return []
@@ -94,6 +97,10 @@ def per_class(document: dict) -> list[dict]:
             "validation_items": entry["validation_items"],
             "validation_correct": entry["validation_correct"],
             "agreement": entry["validation_correct"] / entry["validation_items"] if entry["validation_items"] else None,
+            "validation_labeled": entry.get("validation_labeled"),
+            "missed": entry["validation_missed"] / entry["validation_labeled"]
+            if entry.get("validation_labeled")
+            else None,
         }
         for entry in source["per_class"]
     ]
@@ -142,7 +149,12 @@ def render_html(document: dict, measured: dict | None = None) -> str:
             if bound is None
             else f"≥ {bound:.2%} at {accuracy['confidence_level']:.0%} confidence (target "
             f"{accuracy['target']:.0%}; {accuracy['estimated']:.2%} observed on {accuracy['validation_items']:,} "
-            "validation items)",
+            "validation items)"
+            + (
+                f"; no class with more than {accuracy['max_class_miss_rate']:.0%} of its items auto-labeled as another"
+                if bound is not None and accuracy["max_class_miss_rate"] < 1
+                else ""
+            ),
         ),
     ]
     if "auto_label_accuracy" in measured:
@@ -167,7 +179,7 @@ def render_html(document: dict, measured: dict | None = None) -> str:
     measured_classes = measured.get("per_class_accuracy")
     class_rows = "".join(
         f"<tr><td>{_e(c['class'])}</td><td>{c['auto_labeled']:,}</td><td>{c['validation_items']:,}</td>"
-        f"<td>{_pct(c['agreement'])}</td>"
+        f"<td>{_pct(c['agreement'])}</td><td>{_pct(c['missed'])}</td>"
         + (f"<td>{_pct(measured_classes.get(c['class']))}</td>" if measured_classes is not None else "")
         + "</tr>"
         for c in per_class(document)
@@ -186,9 +198,10 @@ td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}th{{text-align:
 <th>certified bound</th></tr>
 {round_rows}</table>
 <h2>Per class</h2><p>Validation items whose prediction was that class and that stand for its auto-labels, and how
-many of them agree with people's labels (observed, not certified per class).</p>
+many of them agree with people's labels; and, of the validation items people gave that class, the share counted
+as auto-labeled another class (observed: certified per class only with MaxClassMissRate below 1).</p>
 <table id="classes"><tr><th>class</th><th>auto-labeled</th><th>validation items</th><th>observed agreement</th>
-{measured_header}</tr>{class_rows}</table>
+<th>its items auto-labeled as another</th>{measured_header}</tr>{class_rows}</table>
 </html>
 """
 
