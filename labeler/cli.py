@@ -250,7 +250,9 @@ def parser() -> argparse.ArgumentParser:
             "--" + option.replace("_", "-"),
             type=request.option_type(option),
             choices=schema.get("enum"),
-            help=f"{schema.get('description', '')} (deployment default if left out; built-in {schema['default']})",
+            # argparse %-formats help: a description's "95%" would break --help
+            help=f"{schema.get('description', '').replace('%', '%%')} (deployment default if left out; "
+            f"built-in {schema['default']})",
         )
     p.add_argument("--out", help="file to write (default: stdout)")
     p.set_defaults(run=cmd_request)

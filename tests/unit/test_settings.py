@@ -75,6 +75,10 @@ def test_the_request_command_offers_every_setting_with_its_schema_type_and_choic
     }
     with pytest.raises(SystemExit):  # argparse: not one of the schema's enum
         cli.main(argv[:-4] + ["--query-strategy", "smallest"])
+    with pytest.raises(SystemExit) as help_exit:  # every description shows, "95%" and all
+        cli.main(["request", "--help"])
+    assert help_exit.value.code == 0
+    assert "--max-class-miss-rate" in capsys.readouterr().out
 
 
 def test_local_mode_builds_its_requests_through_labeler_request():
