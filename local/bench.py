@@ -126,6 +126,7 @@ def summarise(rows: list[dict], dataset: Dataset, args: argparse.Namespace, stra
     return {
         "dataset": str(dataset.path.name),
         "one_vs_rest": dataset.one_vs_rest,
+        "class_share": dataset.class_share,
         "size": size,
         "protocol": args.protocol,
         "model_preset": args.model_preset,
@@ -204,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="VALUE",
         help="make the set binary: this value of the label column against all the others (e.g. m on UCI News)",
     )
+    p.add_argument(
+        "--class-share",
+        type=float,
+        metavar="F",
+        help="with --one-vs-rest: that class is exactly this share of every sample (e.g. 0.02: a rare class)",
+    )
     p.add_argument("--seeds", type=positive_int, default=5)
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--size", type=positive_int, default=10_000)
@@ -264,8 +271,10 @@ def main(argv: list[str] | None = None) -> int:
         if refused is not None:
             p.error(f"--cross-fit-folds: {refused[1]} (Terraform's cross_fit_folds)")
     dataset = Dataset(args.dataset, args.text_column, args.label_column) if args.dataset else Dataset.bundled()
+    if args.class_share is not None and (args.one_vs_rest is None or not 0.0 < args.class_share < 1.0):
+        p.error("--class-share needs --one-vs-rest and a share within (0, 1)")
     if args.one_vs_rest is not None:
-        dataset = dataclasses.replace(dataset, one_vs_rest=args.one_vs_rest)
+        dataset = dataclasses.replace(dataset, one_vs_rest=args.one_vs_rest, class_share=args.class_share)
     started = time.monotonic()
     rows = []
     variables = deployment_variables(args)

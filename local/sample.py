@@ -30,6 +30,7 @@ class Dataset:
     text_column: str
     label_column: str
     one_vs_rest: str | None = None  # a value of the label column: that class against all the others, binary
+    class_share: float | None = None  # with one_vs_rest: that class's share of every sample (a rare class)
 
     @classmethod
     def bundled(cls) -> Dataset:
@@ -125,6 +126,25 @@ def noisy_labels(truth: dict[str, int], num_classes: int, noise: float, seed: in
     return given
 
 
+def _choose(rows: list[dict], size: int, seed: int, dataset: Dataset, to_name: dict, positive: str) -> list[int]:
+    """`size` random row indices; with `dataset.class_share`, exactly that share of them (rounded) from the
+    one-vs-rest class, the rest from the others, in random order."""
+    rng = random.Random(seed)
+    if dataset.class_share is None:
+        return rng.sample(range(len(rows)), size)
+    inside = [i for i, row in enumerate(rows) if to_name[row[dataset.label_column]] == positive]
+    outside = [i for i, row in enumerate(rows) if to_name[row[dataset.label_column]] != positive]
+    wanted = round(size * dataset.class_share)
+    if wanted > len(inside) or size - wanted > len(outside):
+        raise SystemExit(
+            f"{dataset.path}: {size:,} items with {wanted:,} of {positive!r} need {wanted:,} and {size - wanted:,} "
+            f"rows; there are {len(inside):,} and {len(outside):,}"
+        )
+    chosen = rng.sample(inside, wanted) + rng.sample(outside, size - wanted)
+    rng.shuffle(chosen)
+    return chosen
+
+
 def make_sample(
     dataset: Dataset,
     size: int,
@@ -146,7 +166,7 @@ def make_sample(
     to_name = UCI_CODES if dataset.path == BUNDLED else {name: name for name in names}
     if dataset.one_vs_rest is not None:
         names, to_name = one_vs_rest(to_name, dataset.one_vs_rest, dataset.path)
-    chosen = random.Random(seed).sample(range(len(rows)), size)
+    chosen = _choose(rows, size, seed, dataset, to_name, names[0])
     labeled = round(size * prelabeled_fraction)
     manifest, truth = [], {}
     for row_index in chosen:

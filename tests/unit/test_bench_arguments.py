@@ -21,3 +21,10 @@ def test_a_fold_count_terraform_would_refuse_is_refused_before_anything_is_deplo
     with pytest.raises(SystemExit) as exited:
         main(["--cross-fit-folds", folds])
     assert exited.value.code == 2 and f"--cross-fit-folds: {folds} is {why}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--class-share", "0.02"], ["--one-vs-rest", "m", "--class-share", "1"]])
+def test_a_class_share_needs_one_class_against_the_rest_and_a_share_below_one(capsys, argv):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2 and "--class-share needs --one-vs-rest" in capsys.readouterr().err

@@ -57,6 +57,17 @@ def test_one_class_against_the_rest_makes_a_binary_set_of_the_same_items():
         make_sample(dataclasses.replace(health_vs_rest, one_vs_rest="x"), 10, seed=0, prelabeled_fraction=0.2)
 
 
+def test_a_class_share_makes_that_class_exactly_so_rare_in_every_sample():
+    rare = dataclasses.replace(Dataset.bundled(), one_vs_rest="m", class_share=0.02)
+    samples = [make_sample(rare, 2000, seed=seed, prelabeled_fraction=0.0) for seed in (0, 1)]
+    assert [sum(label == 0 for label in s.truth.values()) for s in samples] == [40, 40]
+    assert samples[0].truth.keys() != samples[1].truth.keys()  # each seed its own draw
+    order = [line["item-id"] for line in samples[0].manifest]
+    assert [samples[0].truth[key] for key in order[:200]].count(0) < 40  # shuffled, not the class first
+    with pytest.raises(SystemExit, match="need 49,000 and 1,000 rows"):
+        make_sample(dataclasses.replace(rare, class_share=0.98), 50_000, seed=0, prelabeled_fraction=0.0)
+
+
 @pytest.mark.parametrize("size", ["0", "-5", "ten"])
 def test_a_bad_size_is_refused_before_anything_is_deployed(size, capsys):
     from local import bench, run
