@@ -206,15 +206,40 @@ def calibrate(
     `max_class_miss_rate` of its items (by the labels people give) to auto-labels of another class". It is
     rejected only when every part is, each by its own one-sided Clopper-Pearson test at the same level: an
     intersection-union test, valid at that level without a correction (Berger 1982), so the procedure above
-    is unchanged. A class no validation item carries is not tested (the record cannot see it)."""
+    is unchanged. A class no validation item carries is not tested (the record cannot see it). Where the class
+    tests move the threshold, the bound stated is the target: the record above the moved threshold was chosen
+    for having few of a class's items lost, which are errors as well, so its own bound would flatter it."""
     ordered = sorted(scored, key=lambda item: -item[0])
     scores = [item[0] for item in ordered]
     plan = search_plan(scores, target, confidence, entries=entries, points=points)
     correct_before = [0]
     for item in ordered:
         correct_before.append(correct_before[-1] + item[1])
-    keeps_classes = _class_limit(ordered, max_class_miss_rate) if max_class_miss_rate < 1.0 else None
-    best: tuple[int, float] | None = None  # the loosest rejected hypothesis: its position and level
+    best = _loosest_rejected(plan, correct_before, target)
+    if best is not None and max_class_miss_rate < 1.0:
+        limited = _loosest_rejected(plan, correct_before, target, _class_limit(ordered, max_class_miss_rate))
+        if limited != best:
+            # The class tests moved the threshold: the record above it was chosen for its few lost items, which
+            # are errors too, so its own bound would flatter it. What is certified there is the target.
+            if limited is None:
+                return NO_THRESHOLD
+            k = correct_before[limited[0]]
+            return Threshold(scores[limited[0] - 1], limited[0], k, target, k / limited[0])
+    if best is None:
+        return NO_THRESHOLD
+    n, level = best
+    k = correct_before[n]
+    return Threshold(scores[n - 1], n, k, clopper_pearson_lower(k, n, 1.0 - level), k / n)
+
+
+def _loosest_rejected(
+    plan: SearchPlan,
+    correct_before: list[int],
+    target: float,
+    keeps_classes: Callable[[int, float], bool] | None = None,
+) -> tuple[int, float] | None:
+    """The fallback procedure over the plan's hypotheses: the loosest rejected one's position and level."""
+    best: tuple[int, float] | None = None
     carried = 0.0
     for position, weight in zip(plan.positions, plan.weights, strict=True):
         level = weight + carried
@@ -227,11 +252,7 @@ def calibrate(
             carried = level
         else:
             carried = 0.0
-    if best is None:
-        return NO_THRESHOLD
-    n, level = best
-    k = correct_before[n]
-    return Threshold(scores[n - 1], n, k, clopper_pearson_lower(k, n, 1.0 - level), k / n)
+    return best
 
 
 def _class_limit(ordered: list, rate: float) -> Callable[[int, float], bool]:
