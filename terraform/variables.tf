@@ -596,7 +596,7 @@ variable "margin_threshold" {
 }
 
 variable "max_class_miss_rate" {
-  description = "Largest share of any one class's items (by the labels people give) that may be auto-labeled as another class, certified with target_accuracy (0 < x <= 1). 1 = no per-class limit; 0.1 keeps a rare class from being absorbed by a common one, at the price of ~29 random calibration labels of every class."
+  description = "Largest share of any one class's items (by the labels people give) that may be auto-labeled as another class, certified with target_accuracy (0 < x <= 1). 1 = no per-class limit; 0.1 keeps a rare class from being absorbed by a common one, at the price of 36 or more random calibration labels of every class (about 40 / its share in all)."
   type        = number
   default     = 1
 

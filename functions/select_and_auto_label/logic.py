@@ -217,8 +217,9 @@ def calibrate(
         correct_before.append(correct_before[-1] + item[1])
     best = _loosest_rejected(plan, correct_before, target)
     if best is not None and max_class_miss_rate < 1.0:
-        limited = _loosest_rejected(plan, correct_before, target, _class_limit(ordered, max_class_miss_rate))
-        if limited != best:
+        keeps_classes = _class_limit(ordered, plan.positions, max_class_miss_rate)
+        limited = _loosest_rejected(plan, correct_before, target, keeps_classes)
+        if limited is None or limited[0] != best[0]:
             # The class tests moved the threshold: the record above it was chosen for its few lost items, which
             # are errors too, so its own bound would flatter it. What is certified there is the target.
             if limited is None:
@@ -255,25 +256,27 @@ def _loosest_rejected(
     return best
 
 
-def _class_limit(ordered: list, rate: float) -> Callable[[int, float], bool]:
-    """For records ordered by score, highest first: whether, among the `position` surest items, every class
-    loses at most `rate` of its record items (label c, predicted otherwise), by the one-sided Clopper-Pearson
-    bound at `level`. Positions are asked in increasing order, so the misses are counted as they come."""
+def _class_limit(ordered: list, positions: tuple[int, ...], rate: float) -> Callable[[int, float], bool]:
+    """For records ordered by score, highest first: whether, among the `position` surest items (one of
+    `positions`), every class loses at most `rate` of its record items (label c, predicted otherwise), by the
+    one-sided Clopper-Pearson bound at `level`."""
     if any(len(item) < 3 for item in ordered):
         raise ValueError("a per-class limit needs the class people gave each validation item")
     sizes: dict[int, int] = {}
     for item in ordered:
         sizes[item[2]] = sizes.get(item[2], 0) + 1
-    misses = dict.fromkeys(sizes, 0)
+    lost_at: dict[int, dict[int, int]] = {}  # position -> class -> items lost among the `position` surest
+    lost = dict.fromkeys(sizes, 0)
     counted = 0
+    for position in sorted(set(positions)):
+        for _, correct, label in ordered[counted:position]:
+            lost[label] += not correct
+        counted = position
+        lost_at[position] = dict(lost)
 
     def keeps_classes(position: int, level: float) -> bool:
-        nonlocal counted
-        for _, correct, label in ordered[counted:position]:
-            misses[label] += not correct
-        counted = max(counted, position)
         return all(
-            clopper_pearson_reaches(size - misses[label], size, 1.0 - level, 1.0 - rate)
+            clopper_pearson_reaches(size - lost_at[position][label], size, 1.0 - level, 1.0 - rate)
             for label, size in sizes.items()
         )
 

@@ -38,6 +38,12 @@ def normalize(request: dict, defaults: dict, sagemaker_role_arn: str, job_prefix
     overrides = request.get("ActiveLearningConfig", {})
     chosen = {name: overrides.get(name, merged[name]) for name in settings.active_learning()}
 
+    if chosen["AutoLabelMethod"] != "calibrated" and chosen["MaxClassMissRate"] < 1:
+        raise InvalidInput(
+            f"a per-class limit ({chosen['MaxClassMissRate']}, set here or by the deployment's default) needs "
+            f"AutoLabelMethod calibrated; {chosen['AutoLabelMethod']} certifies nothing (set it to 1)",
+            field="$.ActiveLearningConfig.MaxClassMissRate",
+        )
     backend = request.get("LabelingBackend", merged["LabelingBackend"])
     for field in backends.backend(backend).required_request_fields:
         if field not in request:

@@ -72,6 +72,11 @@ def test_the_aws_sample_request_with_ground_truth_config_is_accepted(staged, lam
         (lambda r: r.update(LabelingBackend="ground_truth"), "$.HumanTaskConfig"),
         (lambda r: r.update(ActiveLearningConfig={"TargetAccuracy": 1.5}), "$.ActiveLearningConfig.TargetAccuracy"),
         (lambda r: r.update(ActiveLearningConfig={"QueryStratgy": "margin"}), "$.ActiveLearningConfig"),
+        (lambda r: r.update(ActiveLearningConfig={"MaxClassMissRate": 0}), "$.ActiveLearningConfig.MaxClassMissRate"),
+        (  # the AWS sample's fixed rule certifies nothing, so a per-class limit would be a claim nothing backs
+            lambda r: r.update(ActiveLearningConfig={"AutoLabelMethod": "margin_threshold", "MaxClassMissRate": 0.1}),
+            "$.ActiveLearningConfig.MaxClassMissRate",
+        ),
         (lambda r: r.update(Unexpected=1), "$"),
         (lambda r: r.update(LabelingJobNamePrefix="bad_prefix!"), "$.LabelingJobNamePrefix"),
         (lambda r: r.update(RoleArn="arn:aws:iam::123456789012:role/Admin"), "$.RoleArn"),

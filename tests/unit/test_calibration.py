@@ -306,6 +306,34 @@ def test_where_the_class_limit_moves_the_threshold_the_stated_bound_is_the_targe
     assert moved >= 5
 
 
+def test_the_class_tests_count_each_class_s_lost_items_as_a_recount_would():
+    """Three classes, tied scores, positions asked in any order: every answer is the plain recount's."""
+    from select_and_auto_label.logic import _class_limit
+
+    from labeling_common.stats import clopper_pearson_reaches
+
+    rng = random.Random(5)
+    ordered = sorted(
+        ((round(rng.random(), 2), rng.random() < 0.9, rng.choice((0, 1, 1, 2, 2, 2))) for _ in range(600)),
+        key=lambda item: -item[0],
+    )
+    positions = (50, 120, 300, 301, 450, 600)
+    keeps = _class_limit(ordered, positions, 0.15)
+    for position in (450, 50, 600, 120, 301, 300, 450):
+        for level in (0.01, 0.05):
+            expected = all(
+                clopper_pearson_reaches(
+                    sum(1 for item in ordered if item[2] == c)
+                    - sum(1 for item in ordered[:position] if item[2] == c and not item[1]),
+                    sum(1 for item in ordered if item[2] == c),
+                    1 - level,
+                    0.85,
+                )
+                for c in (0, 1, 2)
+            )
+            assert keeps(position, level) == expected
+
+
 def test_a_per_class_limit_needs_the_class_of_each_validation_item():
     with pytest.raises(ValueError, match="class people gave"):
         calibrate(synthetic(500, 1, sure_where_right), 0.95, 0.95, max_class_miss_rate=0.1)

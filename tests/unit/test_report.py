@@ -205,3 +205,23 @@ def test_a_per_class_limit_is_part_of_the_stated_claim_and_older_summaries_show_
         for entry in SUMMARIES[1]["per_class"]
     ]}, 2: SUMMARIES[2]}  # fmt: skip
     assert [c["missed"] for c in report.per_class(document(True, older))] == [None, None]
+
+
+def test_a_report_written_before_the_per_class_limit_still_renders_and_untested_classes_are_named():
+    before = document(finished=True)
+    del before["auto_label_accuracy"]["max_class_miss_rate"]  # report.json of an older run
+    facts = dict(parsed(report.render_html(before)).tables["summary"])
+    assert facts["certified agreement of the auto-labels"].startswith("≥ 95.10% at 95% confidence")
+    older_config = {key: value for key, value in CONFIG.items() if key != "max_class_miss_rate"}
+    rebuilt = report.build(older_config, PROGRESS, HISTORY, SUMMARIES, execution={}, final_manifest_uri=None,
+                           created_at=None, finished_at=None)  # fmt: skip
+    assert rebuilt["auto_label_accuracy"]["max_class_miss_rate"] == 1.0
+    unseen = {1: {**SUMMARIES[1], "per_class": [SUMMARIES[1]["per_class"][0],
+                                                {**SUMMARIES[1]["per_class"][1], "validation_labeled": 0,
+                                                 "validation_missed": 0}]}, 2: SUMMARIES[2]}  # fmt: skip
+    limited = document(True, unseen)
+    limited["auto_label_accuracy"]["max_class_miss_rate"] = 0.2
+    facts = dict(parsed(report.render_html(limited)).tables["summary"])
+    assert facts["certified agreement of the auto-labels"].endswith(
+        "; no class with more than 20% of its items auto-labeled as another (not tested, no calibration item of: tech)"
+    )

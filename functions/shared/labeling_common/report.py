@@ -54,7 +54,7 @@ def build(
         "auto_label_accuracy": {
             "target": config["target_accuracy"],
             "confidence_level": config["confidence_level"],
-            "max_class_miss_rate": config["max_class_miss_rate"],
+            "max_class_miss_rate": config.get("max_class_miss_rate", 1.0),  # older runs had no per-class limit
             "estimated": calibration["estimated_accuracy"] if calibration else None,
             "lower_bound": calibration["lower_bound"] if calibration else None,
             "validation_items": calibration["certified_items"] if calibration else 0,
@@ -106,6 +106,18 @@ def per_class(document: dict) -> list[dict]:
     ]
 
 
+def _class_limit_note(document: dict) -> str:
+    """What the certificate says per class, when a per-class limit was set: the limit, and the classes it could
+    not test (no calibration item carries them)."""
+    rate = document["auto_label_accuracy"].get("max_class_miss_rate", 1.0)
+    if document["auto_label_accuracy"]["lower_bound"] is None or rate >= 1:
+        return ""
+    untested = [c["class"] for c in per_class(document) if c["validation_labeled"] == 0]
+    return f"; no class with more than {rate:.0%} of its items auto-labeled as another" + (
+        f" (not tested, no calibration item of: {', '.join(untested)})" if untested else ""
+    )
+
+
 def timeline(document: dict) -> list[dict]:
     """Human and auto labels after the input, every human batch and every round (a round that adopts its
     certificate replaces the auto-labels; one that does not keeps them)."""
@@ -149,12 +161,7 @@ def render_html(document: dict, measured: dict | None = None) -> str:
             if bound is None
             else f"≥ {bound:.2%} at {accuracy['confidence_level']:.0%} confidence (target "
             f"{accuracy['target']:.0%}; {accuracy['estimated']:.2%} observed on {accuracy['validation_items']:,} "
-            "validation items)"
-            + (
-                f"; no class with more than {accuracy['max_class_miss_rate']:.0%} of its items auto-labeled as another"
-                if bound is not None and accuracy["max_class_miss_rate"] < 1
-                else ""
-            ),
+            "validation items)" + _class_limit_note(document),
         ),
     ]
     if "auto_label_accuracy" in measured:
