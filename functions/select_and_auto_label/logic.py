@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -216,21 +217,20 @@ def calibrate(
     for item in ordered:
         correct_before.append(correct_before[-1] + item[1])
     best = _loosest_rejected(plan, correct_before, target)
+    moved = False
     if best is not None and max_class_miss_rate < 1.0:
         keeps_classes = _class_limit(ordered, plan.positions, max_class_miss_rate)
         limited = _loosest_rejected(plan, correct_before, target, keeps_classes)
-        if limited is None or limited[0] != best[0]:
-            # The class tests moved the threshold: the record above it was chosen for its few lost items, which
-            # are errors too, so its own bound would flatter it. What is certified there is the target.
-            if limited is None:
-                return NO_THRESHOLD
-            k = correct_before[limited[0]]
-            return Threshold(scores[limited[0] - 1], limited[0], k, target, k / limited[0])
+        # The class tests moved the threshold: the record above it was chosen for its few lost items, which are
+        # errors too, so its own bound would flatter it. What is certified there is the target.
+        moved = limited is None or limited[0] != best[0]
+        best = limited if moved else best
     if best is None:
         return NO_THRESHOLD
     n, level = best
     k = correct_before[n]
-    return Threshold(scores[n - 1], n, k, clopper_pearson_lower(k, n, 1.0 - level), k / n)
+    bound = target if moved else clopper_pearson_lower(k, n, 1.0 - level)
+    return Threshold(scores[n - 1], n, k, bound, k / n)
 
 
 def _loosest_rejected(
@@ -262,9 +262,7 @@ def _class_limit(ordered: list, positions: tuple[int, ...], rate: float) -> Call
     one-sided Clopper-Pearson bound at `level`."""
     if any(len(item) < 3 for item in ordered):
         raise ValueError("a per-class limit needs the class people gave each validation item")
-    sizes: dict[int, int] = {}
-    for item in ordered:
-        sizes[item[2]] = sizes.get(item[2], 0) + 1
+    sizes = Counter(item[2] for item in ordered)
     lost_at: dict[int, dict[int, int]] = {}  # position -> class -> items lost among the `position` surest
     lost = dict.fromkeys(sizes, 0)
     counted = 0
