@@ -201,36 +201,31 @@ def calibrate(
     down the sequence, and a failed test loses only the budget carried since the last failure: a wrong label
     among the most confident items (every real dataset has some) no longer ends the search, because the
     next entry point starts a chain of its own. All rejections are valid at once, so the loosest rejected
-    threshold is used; its bound is the Clopper-Pearson bound at the level it was tested at (>= target).
+    threshold is used.
+
+    The bound stated is the target. What the procedure certifies at a rejected threshold is "agreement >=
+    target", and no more: the record's own Clopper-Pearson bound at the level the threshold was tested at is
+    not a confidence bound once the threshold (and that level, carried down a chain) was chosen by the tests,
+    and the simultaneous bounds compatible with a fallback procedure are the null boundary itself at every
+    rejected hypothesis (Strassburger & Bretz 2008), short of the case where every hypothesis is rejected.
 
     The per-class limit makes hypothesis j a union: "the accuracy is below target, or some class loses more than
     `max_class_miss_rate` of its items (by the labels people give) to auto-labels of another class". It is
     rejected only when every part is, each by its own one-sided Clopper-Pearson test at the same level: an
     intersection-union test, valid at that level without a correction (Berger 1982), so the procedure above
-    is unchanged. A class no validation item carries is not tested (the record cannot see it). Where the class
-    tests move the threshold, the bound stated is the target: the record above the moved threshold was chosen
-    for having few of a class's items lost, which are errors as well, so its own bound would flatter it."""
+    is unchanged. A class no validation item carries is not tested (the record cannot see it)."""
     ordered = sorted(scored, key=lambda item: -item[0])
     scores = [item[0] for item in ordered]
     plan = search_plan(scores, target, confidence, entries=entries, points=points)
     correct_before = [0]
     for item in ordered:
         correct_before.append(correct_before[-1] + item[1])
-    best = _loosest_rejected(plan, correct_before, target)
-    moved = False
-    if best is not None and max_class_miss_rate < 1.0:
-        keeps_classes = _class_limit(ordered, plan.positions, max_class_miss_rate)
-        limited = _loosest_rejected(plan, correct_before, target, keeps_classes)
-        # The class tests moved the threshold: the record above it was chosen for its few lost items, which are
-        # errors too, so its own bound would flatter it. What is certified there is the target.
-        moved = limited is None or limited[0] != best[0]
-        best = limited if moved else best
-    if best is None:
+    keeps_classes = _class_limit(ordered, plan.positions, max_class_miss_rate) if max_class_miss_rate < 1.0 else None
+    n = _loosest_rejected(plan, correct_before, target, keeps_classes)
+    if n is None:
         return NO_THRESHOLD
-    n, level = best
     k = correct_before[n]
-    bound = target if moved else clopper_pearson_lower(k, n, 1.0 - level)
-    return Threshold(scores[n - 1], n, k, bound, k / n)
+    return Threshold(scores[n - 1], n, k, target, k / n)
 
 
 def _loosest_rejected(
@@ -238,9 +233,9 @@ def _loosest_rejected(
     correct_before: list[int],
     target: float,
     keeps_classes: Callable[[int, float], bool] | None = None,
-) -> tuple[int, float] | None:
-    """The fallback procedure over the plan's hypotheses: the loosest rejected one's position and level."""
-    best: tuple[int, float] | None = None
+) -> int | None:
+    """The fallback procedure over the plan's hypotheses: the loosest rejected one's position."""
+    best: int | None = None
     carried = 0.0
     for position, weight in zip(plan.positions, plan.weights, strict=True):
         level = weight + carried
@@ -249,7 +244,7 @@ def _loosest_rejected(
             and clopper_pearson_reaches(correct_before[position], position, 1.0 - level, target)
             and (keeps_classes is None or keeps_classes(position, level))
         ):
-            best = position, level
+            best = position
             carried = level
         else:
             carried = 0.0
