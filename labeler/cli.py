@@ -245,15 +245,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ui-template", help="for ground_truth: s3:// URI of the worker UI template")
     p.add_argument("--task-title", default="Choose the category of the text")
     p.add_argument("--workers-per-item", type=int, default=3)
-    for option, schema in request.SETTINGS.items():  # every ActiveLearningConfig setting, from the schema
-        p.add_argument(
-            "--" + option.replace("_", "-"),
-            type=request.option_type(option),
-            choices=schema.get("enum"),
-            # argparse %-formats help: a description's "95%" would break --help
-            help=f"{schema.get('description', '').replace('%', '%%')} (deployment default if left out; "
-            f"built-in {schema['default']})",
-        )
+    request.add_setting_options(p)  # every ActiveLearningConfig setting, from the schema
     p.add_argument("--out", help="file to write (default: stdout)")
     p.set_defaults(run=cmd_request)
 

@@ -4,6 +4,8 @@ sample's notebook printed for users to paste into the console."""
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Iterable
 from typing import Any
 
 from labeling_common import schemas, settings
@@ -31,6 +33,31 @@ SETTINGS = {settings.config_key(name): schema for name, schema in settings.activ
 def option_type(option: str) -> type:
     """The Python type of an option's value, from its schema (integer, number, or an enum of strings)."""
     return {"integer": int, "number": float}.get(SETTINGS[option].get("type"), str)
+
+
+def add_setting_options(
+    parser: argparse.ArgumentParser, options: Iterable[str] | None = None, *, with_defaults: bool = False
+) -> None:
+    """One command-line option per ActiveLearningConfig setting (`target_accuracy` -> `--target-accuracy`),
+    typed, constrained and described by the request schema. `labeler request` takes every setting, left out
+    meaning the deployment's default; local mode (`make run`, `make bench`) takes the `options` it varies, each
+    defaulting to the schema's own default, as a deployment does."""
+    for option in SETTINGS if options is None else options:
+        schema = SETTINGS[option]
+        # argparse %-formats help: a description's "95%" would break --help
+        described = schema.get("description", "").replace("%", "%%")
+        default = (
+            f"default {schema['default']}"
+            if with_defaults
+            else f"deployment default if left out; built-in {schema['default']}"
+        )
+        parser.add_argument(
+            "--" + option.replace("_", "-"),
+            type=option_type(option),
+            choices=schema.get("enum"),
+            default=schema["default"] if with_defaults else None,
+            help=f"{described} ({default})",
+        )
 
 
 class RequestError(ValueError):

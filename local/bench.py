@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from labeler import request as labeling_request
 from labeling_common import schemas, settings
 
 from . import runner
@@ -197,9 +198,7 @@ def deployment_variables(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="make bench ARGS=...", description=__doc__.split("\n\n")[0])
-    p.add_argument("--dataset", type=Path, help="CSV of labeled text (default: the bundled UCI News sample)")
-    p.add_argument("--text-column", default="title")
-    p.add_argument("--label-column", default="category")
+    runner.add_simulation_options(p)
     p.add_argument(
         "--one-vs-rest",
         metavar="VALUE",
@@ -217,22 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--strategy", default=DEFAULTS["QueryStrategy"], help=f"comma-separated, from {', '.join(STRATEGIES)}"
     )
-    p.add_argument("--human-batch-size", type=int, default=DEFAULTS["HumanBatchSize"])
-    p.add_argument("--target-accuracy", type=float, default=DEFAULTS["TargetAccuracy"])
-    p.add_argument(
-        "--max-class-miss-rate",
-        type=float,
-        default=DEFAULTS["MaxClassMissRate"],
-        help="MaxClassMissRate: largest share of a class's items auto-labeled as another class (1: no limit)",
-    )
-    p.add_argument("--bootstrap-fraction", type=float, default=DEFAULTS["BootstrapFraction"])
-    p.add_argument("--worker-accuracy", type=float, default=1.0)
-    p.add_argument("--workers-per-item", type=int, default=1)
-    p.add_argument(
-        "--label-noise",
-        type=float,
-        default=0.0,
-        help="fraction of the labels people give (pre-labels and workers' answers) that is a random wrong class",
+    labeling_request.add_setting_options(
+        p, ("human_batch_size", "target_accuracy", "max_class_miss_rate", "bootstrap_fraction"), with_defaults=True
     )
     p.add_argument(
         "--protocol",
@@ -253,7 +238,6 @@ def main(argv: list[str] | None = None) -> int:
         help="the Terraform cross_fit_folds (default: Terraform's, 5): how many fold models score the calibration "
         "items out-of-fold",
     )
-    p.add_argument("--timeout", type=int, default=3600)
     p.add_argument("--out", type=Path, default=Path("bench-results"))
     p.add_argument("--doc", type=Path, help="a document whose marked table this run regenerates (with --section)")
     p.add_argument("--section", help="the name in the document's <!-- bench:NAME --> … <!-- /bench:NAME --> markers")

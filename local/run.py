@@ -18,6 +18,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from labeler import request as labeling_request
 from labeling_common import report, settings
 
 from . import runner
@@ -34,27 +35,19 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--prelabeled", type=float, default=0.2, help="share of the sample that arrives labeled (default 0.2)"
     )
     p.add_argument("--strategy", default=DEFAULTS["QueryStrategy"], choices=settings.choices("QueryStrategy"))
-    p.add_argument(
-        "--auto-label-method", default=DEFAULTS["AutoLabelMethod"], choices=settings.choices("AutoLabelMethod")
+    labeling_request.add_setting_options(
+        p,
+        (
+            "auto_label_method",
+            "target_accuracy",
+            "confidence_level",
+            "max_class_miss_rate",
+            "human_batch_size",
+            "max_rounds",
+        ),
+        with_defaults=True,
     )
-    p.add_argument("--target-accuracy", type=float, default=DEFAULTS["TargetAccuracy"])
-    p.add_argument("--confidence-level", type=float, default=DEFAULTS["ConfidenceLevel"])
-    p.add_argument(
-        "--max-class-miss-rate",
-        type=float,
-        default=DEFAULTS["MaxClassMissRate"],
-        help="largest share of a class's items auto-labeled as another class (default 1: no per-class limit)",
-    )
-    p.add_argument("--human-batch-size", type=int, default=DEFAULTS["HumanBatchSize"])
-    p.add_argument("--max-rounds", type=int, default=DEFAULTS["MaxRounds"])
-    p.add_argument("--worker-accuracy", type=float, default=1.0, help="simulated workers' accuracy (default 1.0)")
-    p.add_argument("--workers-per-item", type=int, default=1, help="simulated workers per item, majority vote")
-    p.add_argument(
-        "--label-noise",
-        type=float,
-        default=0.0,
-        help="fraction of the labels people give (pre-labels and workers' answers) that is a random wrong class",
-    )
+    runner.add_simulation_options(p)
     p.add_argument("--backend", default=DEFAULTS["LabelingBackend"], choices=settings.choices("LabelingBackend"))
     p.add_argument(
         "--workforce",
@@ -62,10 +55,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         choices=["simulated", "human"],
         help="human: callback tasks wait for people (`make label`, or `labeler`), nothing is answered for them",
     )
-    p.add_argument("--dataset", type=Path, help="a CSV of labeled text (default: the bundled UCI News sample)")
-    p.add_argument("--text-column", default="title")
-    p.add_argument("--label-column", default="category")
-    p.add_argument("--timeout", type=int, default=3600, help="give up after this many seconds")
     p.add_argument(
         "--keep-running", action="store_true", help="leave the local endpoint up afterwards (Ctrl-C stops it)"
     )

@@ -4,6 +4,7 @@ labeling tool's own code path, show progress, then measure the result against th
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from collections.abc import Callable
@@ -37,6 +38,23 @@ GROUND_TRUTH_TASK = {  # what a private-workforce Ground Truth job needs; the em
 
 
 DEFAULTS = settings.defaults()  # the request schema's, as on AWS
+
+
+def add_simulation_options(parser: argparse.ArgumentParser) -> None:
+    """The options `make run` and `make bench` share that are not request settings: the data, the simulated
+    workforce, the label noise and the time allowed."""
+    parser.add_argument("--dataset", type=Path, help="a CSV of labeled text (default: the bundled UCI News sample)")
+    parser.add_argument("--text-column", default="title")
+    parser.add_argument("--label-column", default="category")
+    parser.add_argument("--worker-accuracy", type=float, default=1.0, help="simulated workers' accuracy (default 1.0)")
+    parser.add_argument("--workers-per-item", type=int, default=1, help="simulated workers per item, majority vote")
+    parser.add_argument(
+        "--label-noise",
+        type=float,
+        default=0.0,
+        help="fraction of the labels people give (pre-labels and workers' answers) that is a random wrong class",
+    )
+    parser.add_argument("--timeout", type=int, default=3600, help="give up on a run after this many seconds")
 
 
 @dataclass

@@ -54,3 +54,22 @@ def test_the_per_class_limit_and_the_class_share_reach_the_run(monkeypatch, tmp_
     assert started["options"].max_class_miss_rate == 0.1
     assert started["options"].active_learning_options()["max_class_miss_rate"] == 0.1
     assert sum(label == 0 for label in started["sample"].truth.values()) == 10  # 2% of 500
+
+
+def test_make_run_and_make_bench_take_their_settings_from_the_request_schema(capsys):
+    """One source: the options' defaults, types and enums are the schema's, as `labeler request`'s are."""
+    from labeling_common import settings
+    from local import run
+
+    defaults = settings.defaults()
+    parsed = run.parse([])
+    assert (parsed.target_accuracy, parsed.max_rounds, parsed.auto_label_method) == (
+        defaults["TargetAccuracy"], defaults["MaxRounds"], defaults["AutoLabelMethod"],
+    )  # fmt: skip
+    assert isinstance(run.parse(["--human-batch-size", "40"]).human_batch_size, int)
+    with pytest.raises(SystemExit):
+        run.parse(["--auto-label-method", "threshold"])
+    assert "invalid choice: 'threshold'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--bootstrap-fraction", "a fifth"])
+    assert "--bootstrap-fraction: invalid float value" in capsys.readouterr().err
