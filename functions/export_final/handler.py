@@ -52,4 +52,5 @@ def lambda_handler(event: dict, context: object) -> dict:
         "Counts": counts,
         "Rounds": state["round"],
         "AutoLabelAccuracyLowerBound": document["auto_label_accuracy"]["lower_bound"],
+        "MostMissedClass": report.most_missed(document),
     }

@@ -65,6 +65,14 @@ def execution_status_change(detail: dict, failed_in: str | None = None) -> Notif
             "Auto-labels certified to agree with people's labels: "
             + (f"at least {bound:.2%}." if isinstance(bound, int | float) else "none certified.")
         )
+        missed = result.get("MostMissedClass")  # None in outputs of runs before it, or with nothing certified
+        if missed:
+            limit = missed["max_class_miss_rate"]
+            lines.append(
+                f"Class most often auto-labeled as another: {missed['class']}, an estimated {missed['missed']:.1%} "
+                f"of its items (from {missed['validation_labeled']:,} calibration items); "
+                + (f"certified at most {limit:.0%}." if limit < 1 else "no per-class limit was set (MaxClassMissRate).")
+            )
         lines.append(f"Report: {result.get('ReportHtmlS3Uri') or result.get('ReportS3Uri', '?')}")
         lines.append(f"Final manifest: {result.get('FinalManifestS3Uri', '?')}")
         return Notification(f"Labeling run {name} finished", "\n".join(lines))

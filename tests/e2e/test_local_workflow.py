@@ -63,6 +63,13 @@ def test_callback_backend_end_to_end(deployment, tmp_path, capsys):
     told = run.notifications[-1]["message"]
     assert f"human {output['Counts']['human']:,}" in told and output["ReportHtmlS3Uri"] in told
     assert f"at least {output['AutoLabelAccuracyLowerBound']:.2%}" in told
+    missed = output["MostMissedClass"]  # the class the certificate in force loses most of, by its estimate
+    assert (
+        missed["class"] in [c["label"] for c in sample.label_config["labels"]]
+        and 0 <= missed["missed"] < 1
+        and missed["validation_labeled"] > 0
+    )
+    assert f"Class most often auto-labeled as another: {missed['class']}" in told
 
 
 def _labeler(capsys, *argv: str) -> str:

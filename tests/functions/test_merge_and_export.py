@@ -161,6 +161,7 @@ def test_final_export_strips_internal_keys_keeps_order_and_unlabeled_items(start
     output = export_final({"config": config, "progress": state, "execution": EXECUTION}, lambda_context)
     assert output["FinalManifestS3Uri"] == workspace.uri("runs/run-1/final_output.manifest")
     assert output["StopReason"] == "max_rounds" and output["Counts"]["unlabeled"] == 80
+    assert output["MostMissedClass"] is None  # nothing certified: no class estimate to speak of
     final = workspace.read_lines(output["FinalManifestS3Uri"])
     original = workspace.read_lines(config["input_manifest_uri"])
     assert [r["news-id"] for r in final] == [r["news-id"] for r in original]

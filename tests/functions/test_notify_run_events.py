@@ -80,6 +80,20 @@ def test_a_finished_run_says_what_was_labeled_by_whom_what_is_certified_and_wher
     ]
 
 
+@pytest.mark.parametrize(
+    ("limit", "said"),
+    [(1.0, "no per-class limit was set (MaxClassMissRate)."), (0.1, "certified at most 10%.")],
+)
+def test_a_finished_run_names_the_class_most_often_auto_labeled_as_another(limit, said):
+    missed = {"class": "Health", "missed": 0.2917, "validation_labeled": 48, "max_class_miss_rate": limit}
+    output = json.dumps({**json.loads(OUTPUT), "MostMissedClass": missed})
+    note = execution_status_change(status_event("SUCCEEDED", output=output)["detail"])
+    assert note.message.splitlines()[3] == (
+        f"Class most often auto-labeled as another: Health, an estimated 29.2% of its items (from 48 calibration "
+        f"items); {said}"
+    )
+
+
 def test_a_failed_run_names_the_state_the_error_and_the_cause_and_how_to_resume():
     detail = status_event("FAILED", error="InvalidInferenceOutput", cause="line 3 is not JSON")["detail"]
     note = execution_status_change(detail, "RunActiveLearningRound")

@@ -225,3 +225,18 @@ def test_a_report_written_before_the_per_class_limit_still_renders_and_untested_
     assert facts["certified agreement of the auto-labels"].endswith(
         "; no class with more than 20% of its items auto-labeled as another (not tested, no calibration item of: tech)"
     )
+
+
+def test_the_class_most_often_auto_labeled_as_another_is_named_with_its_evidence_and_the_limit():
+    assert report.most_missed(document(finished=True)) == {
+        "class": "tech", "missed": 0.08, "validation_labeled": 50, "max_class_miss_rate": 1.0,
+    }  # fmt: skip
+    nothing = {1: summary(1, [0, 0], [(0, 0), (0, 0)], None, None)}
+    uncertified = report.build(CONFIG, PROGRESS, HISTORY[:2], nothing, execution={}, final_manifest_uri=None,
+                               created_at=None, finished_at=None)  # fmt: skip
+    assert report.most_missed(uncertified) is None
+    older = {1: {**SUMMARIES[1], "per_class": [
+        {key: value for key, value in entry.items() if key not in ("validation_labeled", "validation_missed")}
+        for entry in SUMMARIES[1]["per_class"]
+    ]}, 2: SUMMARIES[2]}  # fmt: skip
+    assert report.most_missed(document(True, older)) is None  # summaries written before the per-class record

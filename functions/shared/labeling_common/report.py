@@ -106,6 +106,24 @@ def per_class(document: dict) -> list[dict]:
     ]
 
 
+def most_missed(document: dict) -> dict | None:
+    """The class whose items the certificate in force most often counts as another class: its name, that
+    estimated share (`missed`), the calibration items people gave it, which the estimate rests on, and the
+    per-class limit the run certified (1: none). None while nothing is certified or no class has calibration
+    items. The overall claim does not speak of classes; this is what a team should read when one is rare."""
+    accuracy = document["auto_label_accuracy"]
+    estimated = [entry for entry in per_class(document) if entry["missed"] is not None]
+    if accuracy["lower_bound"] is None or not estimated:
+        return None
+    worst = max(estimated, key=lambda entry: entry["missed"])
+    return {
+        "class": worst["class"],
+        "missed": worst["missed"],
+        "validation_labeled": worst["validation_labeled"],
+        "max_class_miss_rate": accuracy.get("max_class_miss_rate", 1.0),
+    }
+
+
 def _class_limit_note(document: dict) -> str:
     """What the certificate says per class, when a per-class limit was set: the limit, and the classes it could
     not test (no calibration item carries them)."""
