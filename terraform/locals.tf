@@ -198,10 +198,12 @@ locals {
 
   # ValidateInput's deploy-time defaults: exactly the keys of BUILTIN_DEFAULTS in
   # functions/validate_input/logic.py (the request's ActiveLearningConfig vocabulary).
-  # The request schema is the one source of every execution-input setting: the enum validations of the
-  # variables below read it, and terraform/tests + tests/terraform check the defaults against it.
-  request_schema   = jsondecode(file("${path.module}/../schemas/labeling-job-request.schema.json"))
-  request_settings = local.request_schema["$defs"].activeLearningSettings.properties
+  # The request schema is the one source of every execution-input setting: the ranges and enums the
+  # variables validate against (variables.tf) read it, and terraform/tests + tests/terraform check the
+  # defaults against it.
+  request_schema    = jsondecode(file("${path.module}/../schemas/labeling-job-request.schema.json"))
+  request_settings  = local.request_schema["$defs"].activeLearningSettings.properties
+  workflow_settings = local.request_schema["$defs"].workflowDefaults.properties
 
   workflow_defaults = {
     LabelingBackend        = var.labeling_backend

@@ -513,8 +513,8 @@ variable "target_accuracy" {
   default     = 0.95
 
   validation {
-    condition     = var.target_accuracy > 0.5 && var.target_accuracy <= 0.9999
-    error_message = "target_accuracy must be greater than 0.5 and at most 0.9999."
+    condition     = var.target_accuracy > local.request_settings.TargetAccuracy.exclusiveMinimum && var.target_accuracy <= local.request_settings.TargetAccuracy.maximum
+    error_message = "target_accuracy must be greater than ${local.request_settings.TargetAccuracy.exclusiveMinimum} and at most ${local.request_settings.TargetAccuracy.maximum}."
   }
 }
 
@@ -524,8 +524,8 @@ variable "confidence_level" {
   default     = 0.95
 
   validation {
-    condition     = var.confidence_level >= 0.5 && var.confidence_level <= 0.9999
-    error_message = "confidence_level must be between 0.5 and 0.9999."
+    condition     = var.confidence_level >= local.request_settings.ConfidenceLevel.minimum && var.confidence_level <= local.request_settings.ConfidenceLevel.maximum
+    error_message = "confidence_level must be at least ${local.request_settings.ConfidenceLevel.minimum} and at most ${local.request_settings.ConfidenceLevel.maximum}."
   }
 }
 
@@ -535,8 +535,8 @@ variable "bootstrap_fraction" {
   default     = 0.2
 
   validation {
-    condition     = var.bootstrap_fraction > 0 && var.bootstrap_fraction <= 1
-    error_message = "bootstrap_fraction must be greater than 0 and at most 1."
+    condition     = var.bootstrap_fraction > local.request_settings.BootstrapFraction.exclusiveMinimum && var.bootstrap_fraction <= local.request_settings.BootstrapFraction.maximum
+    error_message = "bootstrap_fraction must be greater than ${local.request_settings.BootstrapFraction.exclusiveMinimum} and at most ${local.request_settings.BootstrapFraction.maximum}."
   }
 }
 
@@ -546,8 +546,8 @@ variable "validation_fraction" {
   default     = 0.1
 
   validation {
-    condition     = var.validation_fraction > 0 && var.validation_fraction <= 0.5
-    error_message = "validation_fraction must be greater than 0 and at most 0.5."
+    condition     = var.validation_fraction > local.request_settings.ValidationFraction.exclusiveMinimum && var.validation_fraction <= local.request_settings.ValidationFraction.maximum
+    error_message = "validation_fraction must be greater than ${local.request_settings.ValidationFraction.exclusiveMinimum} and at most ${local.request_settings.ValidationFraction.maximum}."
   }
 }
 
@@ -557,8 +557,8 @@ variable "human_batch_size" {
   default     = 500
 
   validation {
-    condition     = var.human_batch_size >= 1 && var.human_batch_size <= 100000 && floor(var.human_batch_size) == var.human_batch_size
-    error_message = "human_batch_size must be a whole number between 1 and 100000."
+    condition     = var.human_batch_size >= local.request_settings.HumanBatchSize.minimum && var.human_batch_size <= local.request_settings.HumanBatchSize.maximum && floor(var.human_batch_size) == var.human_batch_size
+    error_message = "human_batch_size must be a whole number at least ${local.request_settings.HumanBatchSize.minimum} and at most ${local.request_settings.HumanBatchSize.maximum}."
   }
 }
 
@@ -590,8 +590,8 @@ variable "margin_threshold" {
   default     = 0.5
 
   validation {
-    condition     = var.margin_threshold >= 0 && var.margin_threshold <= 1
-    error_message = "margin_threshold must be between 0 and 1."
+    condition     = var.margin_threshold >= local.request_settings.MarginThreshold.minimum && var.margin_threshold <= local.request_settings.MarginThreshold.maximum
+    error_message = "margin_threshold must be at least ${local.request_settings.MarginThreshold.minimum} and at most ${local.request_settings.MarginThreshold.maximum}."
   }
 }
 
@@ -612,8 +612,8 @@ variable "max_rounds" {
   default     = 20
 
   validation {
-    condition     = var.max_rounds >= 1 && var.max_rounds <= 1000 && floor(var.max_rounds) == var.max_rounds
-    error_message = "max_rounds must be a whole number between 1 and 1000."
+    condition     = var.max_rounds >= local.request_settings.MaxRounds.minimum && var.max_rounds <= local.request_settings.MaxRounds.maximum && floor(var.max_rounds) == var.max_rounds
+    error_message = "max_rounds must be a whole number at least ${local.request_settings.MaxRounds.minimum} and at most ${local.request_settings.MaxRounds.maximum}."
   }
 }
 
@@ -623,8 +623,8 @@ variable "max_human_labels" {
   default     = 0
 
   validation {
-    condition     = var.max_human_labels >= 0 && floor(var.max_human_labels) == var.max_human_labels
-    error_message = "max_human_labels must be a whole number >= 0."
+    condition     = var.max_human_labels >= local.request_settings.MaxHumanLabels.minimum && floor(var.max_human_labels) == var.max_human_labels
+    error_message = "max_human_labels must be a whole number at least ${local.request_settings.MaxHumanLabels.minimum}."
   }
 }
 
@@ -634,8 +634,8 @@ variable "seed" {
   default     = 0
 
   validation {
-    condition     = var.seed >= 0 && var.seed <= 2147483647 && floor(var.seed) == var.seed
-    error_message = "seed must be a whole number between 0 and 2147483647."
+    condition     = var.seed >= local.request_settings.Seed.minimum && var.seed <= local.request_settings.Seed.maximum && floor(var.seed) == var.seed
+    error_message = "seed must be a whole number at least ${local.request_settings.Seed.minimum} and at most ${local.request_settings.Seed.maximum}."
   }
 }
 
@@ -645,8 +645,8 @@ variable "human_cost_per_label" {
   default     = 0.036
 
   validation {
-    condition     = var.human_cost_per_label >= 0
-    error_message = "human_cost_per_label must be >= 0."
+    condition     = var.human_cost_per_label >= local.request_settings.HumanCostPerLabel.minimum
+    error_message = "human_cost_per_label must be at least ${local.request_settings.HumanCostPerLabel.minimum}."
   }
 }
 
@@ -656,8 +656,8 @@ variable "labeling_timeout_seconds" {
   default     = 604800
 
   validation {
-    condition     = var.labeling_timeout_seconds >= 60 && var.labeling_timeout_seconds <= 31536000 && floor(var.labeling_timeout_seconds) == var.labeling_timeout_seconds
-    error_message = "labeling_timeout_seconds must be a whole number between 60 and 31536000 (one year)."
+    condition     = var.labeling_timeout_seconds >= local.workflow_settings.LabelingTimeoutSeconds.minimum && var.labeling_timeout_seconds <= local.workflow_settings.LabelingTimeoutSeconds.maximum && floor(var.labeling_timeout_seconds) == var.labeling_timeout_seconds
+    error_message = "labeling_timeout_seconds must be a whole number at least ${local.workflow_settings.LabelingTimeoutSeconds.minimum} and at most ${local.workflow_settings.LabelingTimeoutSeconds.maximum}."
   }
 }
 
