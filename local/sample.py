@@ -16,6 +16,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from labeling_common import schemas
+
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "examples" / "uci-news" / "news-50k.csv.gz"
 BUNDLED_LABELS = REPO / "examples" / "uci-news" / "class_labels.json"
@@ -96,6 +98,14 @@ def read_rows(dataset: Dataset) -> list[dict]:
         return [row for row in reader if row[dataset.text_column].strip() and row[dataset.label_column].strip()]
 
 
+def item_keys(rows: list[dict]) -> list[str]:
+    """Each row's key, by which the simulated workers answer and accuracy is measured: the CSV's `id` column
+    when every row has one of its own, else the row's position (ids that repeat or are missing would make two
+    items one)."""
+    ids = [row.get("id") or "" for row in rows]
+    return ids if all(ids) and len(set(ids)) == len(ids) else [str(index) for index in range(len(rows))]
+
+
 def class_names(dataset: Dataset, rows: list[dict]) -> list[str]:
     if dataset.path == BUNDLED:
         return [item["label"] for item in json.loads(BUNDLED_LABELS.read_text())["labels"]]
@@ -166,12 +176,24 @@ def make_sample(
     to_name = UCI_CODES if dataset.path == BUNDLED else {name: name for name in names}
     if dataset.one_vs_rest is not None:
         names, to_name = one_vs_rest(to_name, dataset.one_vs_rest, dataset.path)
+    if len(names) < 2:
+        raise SystemExit(
+            f"{dataset.path}: {dataset.label_column!r} holds one class ({names[0]!r}); labeling needs 2 or more"
+        )
+    label_config = {"document-version": "2018-11-28", "labels": [{"label": name} for name in names]}
+    found = schemas.find_error(label_config, "label-category-config.schema.json")
+    if found is not None:  # refused here, not by ValidateInput after a deployment
+        field, message = found
+        raise SystemExit(
+            f"{dataset.path}: the classes of {dataset.label_column!r} make no label config: {field}: {message}"
+        )
     chosen = _choose(rows, size, seed, dataset, to_name, names[0])
     labeled = round(size * prelabeled_fraction)
+    keys = item_keys(rows)
     manifest, truth = [], {}
     for row_index in chosen:
         row = rows[row_index]
-        key = str(row.get("id") or row_index)
+        key = keys[row_index]
         label = names.index(to_name[row[dataset.label_column]])
         truth[key] = label
         line = {"source": row[dataset.text_column], KEY_FIELD: key}
@@ -193,5 +215,4 @@ def make_sample(
             "human-annotated": "yes",
             "type": "groundtruth/text-classification",
         }
-    label_config = {"document-version": "2018-11-28", "labels": [{"label": name} for name in names]}
     return Sample(manifest, label_config, truth, attribute, people)

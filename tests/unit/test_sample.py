@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from local.sample import KEY_FIELD, Dataset, make_sample
+from local.sample import KEY_FIELD, Dataset, make_sample, read_rows
 
 
 def test_label_noise_corrupts_pre_labels_and_answers_alike_and_keeps_the_truth_apart(tmp_path):
@@ -77,3 +77,36 @@ def test_a_bad_size_is_refused_before_anything_is_deployed(size, capsys):
             main(["--size", size])
         assert exit_info.value.code == 2  # argparse's usage error, not a traceback
     assert "--size" in capsys.readouterr().err
+
+
+def test_a_csv_whose_ids_repeat_or_are_missing_keys_its_items_by_row_and_loses_none(tmp_path):
+    path = tmp_path / "ids.csv"
+    rows = "".join(
+        f'{"" if i % 7 == 0 else i % 5},"headline {i}, with ""quotes""\nand a second line",{i % 3}\n' for i in range(60)
+    )
+    path.write_text("id,text,label\n" + rows, encoding="utf-8")
+    sample = make_sample(Dataset(path, "text", "label"), 60, seed=0, prelabeled_fraction=0.2)
+    keys = [line[KEY_FIELD] for line in sample.manifest]
+    assert len(set(keys)) == 60 and len(sample.truth) == 60  # no two items share a key, every truth kept
+    assert all(
+        sample.truth[line[KEY_FIELD]] == int(line["source"].split()[1].rstrip(",")) % 3 for line in sample.manifest
+    )
+    bundled = make_sample(Dataset.bundled(), 50, seed=0, prelabeled_fraction=0.2)
+    assert set(bundled.truth) <= {row["id"] for row in read_rows(Dataset.bundled())}  # unique ids are kept
+
+
+def test_one_class_is_refused_before_anything_is_deployed(tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("text,label\n" + "".join(f"headline {i},news\n" for i in range(20)))
+    with pytest.raises(SystemExit, match="one.csv: 'label' holds one class \\('news'\\); labeling needs 2 or more"):
+        make_sample(Dataset(path, "text", "label"), 10, seed=0, prelabeled_fraction=0.2)
+
+
+def test_a_class_name_the_label_config_cannot_carry_is_refused_before_anything_is_deployed(tmp_path):
+    path = tmp_path / "classes.csv"
+    path.write_text("text,label\n" + "".join(f"headline {i},{'a' if i % 2 else 'x' * 300}\n" for i in range(20)))
+    with pytest.raises(
+        SystemExit,
+        match=r"classes.csv: the classes of 'label' make no label config: \$\.labels\[1\]\.label: .* is too long",
+    ):
+        make_sample(Dataset(path, "text", "label"), 10, seed=0, prelabeled_fraction=0.2)
