@@ -5,7 +5,7 @@ sample's notebook printed for users to paste into the console."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from labeling_common import schemas, settings
@@ -35,11 +35,29 @@ def option_type(option: str) -> type:
     return {"integer": int, "number": float}.get(SETTINGS[option].get("type"), str)
 
 
+def option_value(option: str) -> Callable[[str], Any]:
+    """The argparse type of an option: its schema's type and, for a number, its range, so that a value
+    ValidateInput would refuse is refused where it is typed, before anything is written or deployed. (An enum
+    is left to argparse's `choices`, which lists the allowed values.)"""
+    convert = option_type(option)
+    checker = schemas.validator_for({key: value for key, value in SETTINGS[option].items() if key != "enum"})
+
+    def parse(text: str) -> Any:
+        value = convert(text)  # a ValueError reads "invalid float value: 'x'" in argparse's message
+        found = schemas.find_error(value, checker)
+        if found is not None:
+            raise argparse.ArgumentTypeError(found[1])
+        return value
+
+    parse.__name__ = convert.__name__
+    return parse
+
+
 def add_setting_options(
     parser: argparse.ArgumentParser, options: Iterable[str] | None = None, *, with_defaults: bool = False
 ) -> None:
     """One command-line option per ActiveLearningConfig setting (`target_accuracy` -> `--target-accuracy`),
-    typed, constrained and described by the request schema. `labeler request` takes every setting, left out
+    typed, range-checked and described by the request schema. `labeler request` takes every setting, left out
     meaning the deployment's default; local mode (`make run`, `make bench`) takes the `options` it varies, each
     defaulting to the schema's own default, as a deployment does."""
     for option in SETTINGS if options is None else options:
@@ -53,7 +71,7 @@ def add_setting_options(
         )
         parser.add_argument(
             "--" + option.replace("_", "-"),
-            type=option_type(option),
+            type=option_value(option),
             choices=schema.get("enum"),
             default=schema["default"] if with_defaults else None,
             help=f"{described} ({default})",

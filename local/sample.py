@@ -98,12 +98,12 @@ def read_rows(dataset: Dataset) -> list[dict]:
         return [row for row in reader if row[dataset.text_column].strip() and row[dataset.label_column].strip()]
 
 
-def item_keys(rows: list[dict]) -> list[str]:
-    """Each row's key, by which the simulated workers answer and accuracy is measured: the CSV's `id` column
-    when every row has one of its own, else the row's position (ids that repeat or are missing would make two
-    items one)."""
+def item_keys(rows: list[dict]) -> list[str] | None:
+    """The items' keys, by which the simulated workers answer and accuracy is measured: the CSV's `id` column
+    when every row has one of its own; else None, and items are keyed by their position among the rows (ids
+    that repeat or are missing would make two items one), the `id` column kept as an ordinary field."""
     ids = [row.get("id") or "" for row in rows]
-    return ids if all(ids) and len(set(ids)) == len(ids) else [str(index) for index in range(len(rows))]
+    return ids if all(ids) and len(set(ids)) == len(ids) else None
 
 
 def class_names(dataset: Dataset, rows: list[dict]) -> list[str]:
@@ -176,9 +176,11 @@ def make_sample(
     to_name = UCI_CODES if dataset.path == BUNDLED else {name: name for name in names}
     if dataset.one_vs_rest is not None:
         names, to_name = one_vs_rest(to_name, dataset.one_vs_rest, dataset.path)
-    if len(names) < 2:
+    present = sorted({to_name[row[dataset.label_column]] for row in rows})
+    if len(present) < 2:
         raise SystemExit(
-            f"{dataset.path}: {dataset.label_column!r} holds one class ({names[0]!r}); labeling needs 2 or more"
+            f"{dataset.path}: the rows of {dataset.label_column!r} hold one class ({present[0]!r}); "
+            "labeling needs 2 or more"
         )
     label_config = {"document-version": "2018-11-28", "labels": [{"label": name} for name in names]}
     found = schemas.find_error(label_config, "label-category-config.schema.json")
@@ -190,20 +192,15 @@ def make_sample(
     chosen = _choose(rows, size, seed, dataset, to_name, names[0])
     labeled = round(size * prelabeled_fraction)
     keys = item_keys(rows)
+    kept_apart = {dataset.text_column, dataset.label_column, *RESERVED} | ({"id"} if keys is not None else set())
     manifest, truth = [], {}
     for row_index in chosen:
         row = rows[row_index]
-        key = keys[row_index]
+        key = keys[row_index] if keys is not None else str(row_index)
         label = names.index(to_name[row[dataset.label_column]])
         truth[key] = label
         line = {"source": row[dataset.text_column], KEY_FIELD: key}
-        line.update(
-            {
-                column: value
-                for column, value in row.items()
-                if column not in (dataset.text_column, dataset.label_column, "id") and column not in RESERVED
-            }
-        )
+        line.update({column: value for column, value in row.items() if column not in kept_apart})
         manifest.append(line)
     people = noisy_labels(truth, len(names), label_noise, seed) if label_noise else None
     for line in manifest[:labeled]:

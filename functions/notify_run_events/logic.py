@@ -42,6 +42,17 @@ def kind(event: dict) -> str:
     )
 
 
+def _most_missed_line(missed: dict) -> str:
+    limit, items = missed["max_class_miss_rate"], missed["validation_labeled"]
+    promise = f"certified at most {limit * 100:g}%." if limit < 1 else "no per-class limit was set (MaxClassMissRate)."
+    if missed["missed"] == 0:
+        return f"No class's calibration items are counted as another class; {promise}"
+    return (
+        f"Class most often auto-labeled as another: {missed['class']}, an estimated {missed['missed']:.1%} of its "
+        f"items (from {items:,} calibration item{'s' if items != 1 else ''}); {promise}"
+    )
+
+
 def execution_status_change(detail: dict, failed_in: str | None = None) -> Notification:
     name, status = detail.get("name") or detail["executionArn"].rsplit(":", 1)[-1], detail["status"]
     location = output_uri(detail.get("input"))
@@ -67,12 +78,7 @@ def execution_status_change(detail: dict, failed_in: str | None = None) -> Notif
         )
         missed = result.get("MostMissedClass")  # None in outputs of runs before it, or with nothing certified
         if missed:
-            limit = missed["max_class_miss_rate"]
-            lines.append(
-                f"Class most often auto-labeled as another: {missed['class']}, an estimated {missed['missed']:.1%} "
-                f"of its items (from {missed['validation_labeled']:,} calibration items); "
-                + (f"certified at most {limit:.0%}." if limit < 1 else "no per-class limit was set (MaxClassMissRate).")
-            )
+            lines.append(_most_missed_line(missed))
         lines.append(f"Report: {result.get('ReportHtmlS3Uri') or result.get('ReportS3Uri', '?')}")
         lines.append(f"Final manifest: {result.get('FinalManifestS3Uri', '?')}")
         return Notification(f"Labeling run {name} finished", "\n".join(lines))

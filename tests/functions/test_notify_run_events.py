@@ -81,16 +81,26 @@ def test_a_finished_run_says_what_was_labeled_by_whom_what_is_certified_and_wher
 
 
 @pytest.mark.parametrize(
-    ("limit", "said"),
-    [(1.0, "no per-class limit was set (MaxClassMissRate)."), (0.1, "certified at most 10%.")],
-)
-def test_a_finished_run_names_the_class_most_often_auto_labeled_as_another(limit, said):
-    missed = {"class": "Health", "missed": 0.2917, "validation_labeled": 48, "max_class_miss_rate": limit}
-    output = json.dumps({**json.loads(OUTPUT), "MostMissedClass": missed})
+    ("missed", "items", "limit", "said"),
+    [
+        (0.2917, 48, 1.0, "Health, an estimated 29.2% of its items (from 48 calibration items); no per-class limit "
+         "was set (MaxClassMissRate)."),
+        (0.04, 1, 0.025, "Health, an estimated 4.0% of its items (from 1 calibration item); certified at most 2.5%."),
+    ],
+)  # fmt: skip
+def test_a_finished_run_names_the_class_most_often_auto_labeled_as_another(missed, items, limit, said):
+    most = {"class": "Health", "missed": missed, "validation_labeled": items, "max_class_miss_rate": limit}
+    output = json.dumps({**json.loads(OUTPUT), "MostMissedClass": most})
+    note = execution_status_change(status_event("SUCCEEDED", output=output)["detail"])
+    assert note.message.splitlines()[3] == f"Class most often auto-labeled as another: {said}"
+
+
+def test_a_finished_run_where_no_class_loses_calibration_items_names_none():
+    most = {"class": "Business", "missed": 0.0, "validation_labeled": 400, "max_class_miss_rate": 0.1}
+    output = json.dumps({**json.loads(OUTPUT), "MostMissedClass": most})
     note = execution_status_change(status_event("SUCCEEDED", output=output)["detail"])
     assert note.message.splitlines()[3] == (
-        f"Class most often auto-labeled as another: Health, an estimated 29.2% of its items (from 48 calibration "
-        f"items); {said}"
+        "No class's calibration items are counted as another class; certified at most 10%."
     )
 
 

@@ -73,3 +73,9 @@ def test_make_run_and_make_bench_take_their_settings_from_the_request_schema(cap
     with pytest.raises(SystemExit):
         main(["--bootstrap-fraction", "a fifth"])
     assert "--bootstrap-fraction: invalid float value" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # the schema's range, before anything is deployed
+        main(["--max-class-miss-rate", "0"])
+    assert "--max-class-miss-rate: 0.0 is less than or equal to the minimum of 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run.parse(["--max-rounds", "2.5"])
+    assert "--max-rounds: invalid int value: '2.5'" in capsys.readouterr().err

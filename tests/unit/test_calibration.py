@@ -14,6 +14,7 @@ from select_and_auto_label.logic import (
 )
 
 from labeling_common.certification import minimum_items
+from labeling_common.stats import clopper_pearson_reaches
 
 
 def synthetic(n, seed, accuracy_at):
@@ -57,8 +58,9 @@ def test_items_to_certify_is_the_first_count_that_certifies(target, rate):
 
 def test_threshold_certifies_the_target_on_the_validation_items():
     choice = calibrate(synthetic(2000, 1, sure_where_right), 0.95, 0.95)
-    assert choice.value is not None and choice.lower_bound >= 0.95
+    assert choice.value is not None and choice.lower_bound == 0.95  # what the search certifies: the target
     assert choice.correct / choice.items == choice.estimated_accuracy
+    assert clopper_pearson_reaches(choice.correct, choice.items, 0.95, 0.95)  # passed at the whole budget too
 
 
 def test_the_bound_holds_for_fresh_items_in_at_least_95_percent_of_runs():
@@ -89,7 +91,7 @@ def test_a_handful_of_wrong_labels_among_the_most_confident_does_not_switch_auto
     noisy = calibrate(with_wrong_labels(synthetic(2000, 7, sure_where_right), ranks), 0.95, 0.95)
     assert clean.value is not None and noisy.value is not None
     assert noisy.items >= 0.8 * clean.items  # a few labels move the threshold a little, never to "nothing"
-    assert noisy.lower_bound >= 0.95
+    assert noisy.lower_bound == 0.95
 
 
 def noisy_runs(size, noise, *, first_seed, runs=100):
@@ -203,7 +205,7 @@ def test_a_long_record_whose_surest_few_hundred_are_unlucky_still_certifies():
     four = ENTRY_POINTS[:-1]
     assert calibrate(record, 0.95, 0.95, entries=four).value is None
     choice = calibrate(record, 0.95, 0.95)
-    assert choice.value is not None and choice.items >= 2000 and choice.lower_bound >= 0.95
+    assert choice.value is not None and choice.items >= 2000 and choice.lower_bound == 0.95
 
 
 def test_the_bound_holds_for_long_records_with_label_noise_in_at_least_95_percent_of_runs():
@@ -309,8 +311,6 @@ def test_the_class_limit_moves_the_threshold_only_where_a_class_is_lost_and_the_
 def test_the_class_tests_count_each_class_s_lost_items_as_a_recount_would():
     """Three classes, tied scores, positions asked in any order: every answer is the plain recount's."""
     from select_and_auto_label.logic import _class_limit
-
-    from labeling_common.stats import clopper_pearson_reaches
 
     rng = random.Random(5)
     ordered = sorted(

@@ -88,6 +88,8 @@ def test_a_csv_whose_ids_repeat_or_are_missing_keys_its_items_by_row_and_loses_n
     sample = make_sample(Dataset(path, "text", "label"), 60, seed=0, prelabeled_fraction=0.2)
     keys = [line[KEY_FIELD] for line in sample.manifest]
     assert len(set(keys)) == 60 and len(sample.truth) == 60  # no two items share a key, every truth kept
+    assert all(line.get("id", "") == ("" if int(line[KEY_FIELD]) % 7 == 0 else str(int(line[KEY_FIELD]) % 5))
+               for line in sample.manifest)  # the CSV's ids kept beside the keys, as any other column  # fmt: skip
     assert all(
         sample.truth[line[KEY_FIELD]] == int(line["source"].split()[1].rstrip(",")) % 3 for line in sample.manifest
     )
@@ -98,8 +100,10 @@ def test_a_csv_whose_ids_repeat_or_are_missing_keys_its_items_by_row_and_loses_n
 def test_one_class_is_refused_before_anything_is_deployed(tmp_path):
     path = tmp_path / "one.csv"
     path.write_text("text,label\n" + "".join(f"headline {i},news\n" for i in range(20)))
-    with pytest.raises(SystemExit, match="one.csv: 'label' holds one class \\('news'\\); labeling needs 2 or more"):
+    with pytest.raises(SystemExit, match="one.csv: the rows of 'label' hold one class \\('news'\\); labeling needs 2"):
         make_sample(Dataset(path, "text", "label"), 10, seed=0, prelabeled_fraction=0.2)
+    with pytest.raises(SystemExit, match="the rows of 'label' hold one class \\('news'\\)"):  # "not news" has none
+        make_sample(Dataset(path, "text", "label", one_vs_rest="news"), 10, seed=0, prelabeled_fraction=0.2)
 
 
 def test_a_class_name_the_label_config_cannot_carry_is_refused_before_anything_is_deployed(tmp_path):
