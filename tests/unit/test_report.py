@@ -152,12 +152,14 @@ def test_a_round_that_adopts_its_certificate_replaces_the_claim_and_the_auto_lab
 
 def test_the_timeline_adds_each_batch_and_round_in_step_order():
     points = report.timeline(document(finished=True))
-    assert [(p["label"], p["human"], p["auto"], p["bound"]) for p in points] == [
-        ("input", 200, 0, None),
-        ("round 1", 200, 400, 0.951),
-        ("humans 2", 299, 400, None),
-        ("round 2", 299, 400, None),
+    assert [(p["label"], p["human"], p["auto"], p["bound"], p["observed"]) for p in points] == [
+        ("input", 200, 0, None, None),
+        ("round 1", 200, 400, 0.951, 0.97),
+        ("humans 2", 299, 400, None, None),
+        ("round 2", 299, 400, None, None),
     ]
+    chart = report.render_html(document(finished=True))  # a certified round's dot: what its record saw
+    assert "round 1: certified agreement ≥ 95.10%; observed on its validation items 97.00%" in chart
 
 
 def test_the_html_shows_the_figures_of_the_document_escaped():

@@ -141,17 +141,21 @@ def timeline(document: dict) -> list[dict]:
     certificate replaces the auto-labels; one that does not keeps them)."""
     start = document.get("initial_counts") or {"human": 0, "auto": 0}
     human, auto = start["human"], start["auto"]
-    points = [{"label": "input", "human": human, "auto": auto, "bound": None}]
+    points = [{"label": "input", "human": human, "auto": auto, "bound": None, "observed": None}]
     events = [("batch", b) for b in document["human_batches"]] + [("round", r) for r in document["rounds"]]
     for kind, item in sorted(events, key=lambda event: event[1]["step"]):
         if kind == "batch":
             human += item["labeled"]
-            points.append({"label": f"humans {item['step']}", "human": human, "auto": auto, "bound": None})
+            points.append(
+                {"label": f"humans {item['step']}", "human": human, "auto": auto, "bound": None, "observed": None}
+            )
         else:
             if item["certificate_round"] == item["round"]:
                 auto = item["auto_labeled"]
-            bound = item["calibration"]["lower_bound"]
-            points.append({"label": f"round {item['round']}", "human": human, "auto": auto, "bound": bound})
+            bound, observed = item["calibration"]["lower_bound"], item["calibration"]["estimated_accuracy"]
+            points.append(
+                {"label": f"round {item['round']}", "human": human, "auto": auto, "bound": bound, "observed": observed}
+            )
     return points
 
 
@@ -253,11 +257,12 @@ def _chart(points: list[dict], total: int, target: float | None) -> str:
         parts.append(
             f'<text x="{x + w / 2:.1f}" y="{height - pad + 14}" font-size="10" text-anchor="middle">{label}</text>'
         )
-        if point["bound"] is not None:  # the bound on an 80-100% scale over the same height
-            y = y0 - (height - 2 * pad) * max(0.0, (point["bound"] - 0.8) / 0.2)
+        if point["bound"] is not None:  # a certified round: what its record saw, on an 80-100% scale
+            y = y0 - (height - 2 * pad) * max(0.0, (point["observed"] - 0.8) / 0.2)
             parts.append(
                 f'<circle class="bound" cx="{x + w / 2:.1f}" cy="{y:.1f}" r="4" fill="#54a24b">'
-                f"<title>certified agreement ≥ {point['bound']:.4f}</title></circle>"
+                f"<title>{label}: certified agreement ≥ {point['bound']:.2%}; observed on its validation items "
+                f"{point['observed']:.2%}</title></circle>"
             )
     if target is not None:
         y = height - pad - (height - 2 * pad) * (target - 0.8) / 0.2
@@ -271,7 +276,7 @@ def _chart(points: list[dict], total: int, target: float | None) -> str:
     parts.append(
         f'<text x="{pad}" y="{height + 20}" font-size="11"><tspan fill="#4c78a8">■ human</tspan> '
         '<tspan fill="#f58518">■ auto</tspan> (after each step, share of all items) '
-        '<tspan fill="#54a24b">● certified agreement bound</tspan></text></svg>'
+        '<tspan fill="#54a24b">● a certified round: the agreement its validation items showed</tspan></text></svg>'
     )
     return "".join(parts)
 
