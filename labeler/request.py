@@ -30,16 +30,11 @@ GROUND_TRUTH_ACCOUNTS = {
 SETTINGS = {settings.config_key(name): schema for name, schema in settings.active_learning().items()}
 
 
-def option_type(option: str) -> type:
-    """The Python type of an option's value, from its schema (integer, number, or an enum of strings)."""
-    return {"integer": int, "number": float}.get(SETTINGS[option].get("type"), str)
-
-
 def option_value(option: str) -> Callable[[str], Any]:
     """The argparse type of an option: its schema's type and, for a number, its range, so that a value
     ValidateInput would refuse is refused where it is typed, before anything is written or deployed. (An enum
     is left to argparse's `choices`, which lists the allowed values.)"""
-    convert = option_type(option)
+    convert = {"integer": int, "number": float}.get(SETTINGS[option].get("type"), str)  # else an enum of strings
     checker = schemas.validator_for({key: value for key, value in SETTINGS[option].items() if key != "enum"})
 
     def parse(text: str) -> Any:

@@ -519,7 +519,7 @@ variable "target_accuracy" {
 }
 
 variable "confidence_level" {
-  description = "Confidence of that lower bound (1 - delta), 0.5 to 0.9999."
+  description = "Confidence of that lower bound, 1 - delta (0.5 <= x <= 0.9999)."
   type        = number
   default     = 0.95
 
@@ -541,7 +541,7 @@ variable "bootstrap_fraction" {
 }
 
 variable "validation_fraction" {
-  description = "Share of all items held out from the human labels to calibrate the auto-label threshold (0 < x <= 0.5; capped at half the human labels)."
+  description = "Share of all items held out from the human labels to calibrate the auto-label threshold (0 < x <= 0.5), capped at half the human labels."
   type        = number
   default     = 0.1
 
@@ -552,7 +552,7 @@ variable "validation_fraction" {
 }
 
 variable "human_batch_size" {
-  description = "Items sent to humans after each round (1-100000)."
+  description = "Items sent to humans after each round (1 <= x <= 100000)."
   type        = number
   default     = 500
 
@@ -585,7 +585,7 @@ variable "auto_label_method" {
 }
 
 variable "margin_threshold" {
-  description = "Top-two probability margin above which margin_threshold auto-labels (0-1)."
+  description = "Top-two probability margin above which margin_threshold auto-labels (0 <= x <= 1)."
   type        = number
   default     = 0.5
 
@@ -607,7 +607,7 @@ variable "max_class_miss_rate" {
 }
 
 variable "max_rounds" {
-  description = "Stop after this many active-learning rounds (1-1000); items still unlabeled are exported as such."
+  description = "Stop after this many active-learning rounds (1 <= x <= 1000); items still unlabeled are exported as such."
   type        = number
   default     = 20
 
@@ -618,7 +618,7 @@ variable "max_rounds" {
 }
 
 variable "max_human_labels" {
-  description = "Stop asking humans once this many items carry human labels (bootstrap included); 0 = no limit."
+  description = "Stop asking humans once this many items carry human labels, bootstrap included (x >= 0); 0 = no limit."
   type        = number
   default     = 0
 
@@ -629,7 +629,7 @@ variable "max_human_labels" {
 }
 
 variable "seed" {
-  description = "Seed of every random choice (bootstrap batch, validation set, random query strategy)."
+  description = "Seed of every random choice: bootstrap batch, validation set, random query strategy (0 <= x <= 2147483647)."
   type        = number
   default     = 0
 
@@ -640,7 +640,7 @@ variable "seed" {
 }
 
 variable "human_cost_per_label" {
-  description = "USD per human label, for the report's cost line (default: 3 workers x $0.012, the AWS sample's public-workforce price)."
+  description = "USD per human label, for the report's cost line (x >= 0); the default is 3 workers x $0.012, the AWS sample's public-workforce price."
   type        = number
   default     = 0.036
 
@@ -651,7 +651,7 @@ variable "human_cost_per_label" {
 }
 
 variable "labeling_timeout_seconds" {
-  description = "How long one human batch may take (TimeoutSeconds of the labeling task), 60 s to 1 year."
+  description = "How long one human batch may take (TimeoutSeconds of the labeling task), in seconds: one minute to a year (60 <= x <= 31536000)."
   type        = number
   default     = 604800
 

@@ -11,7 +11,7 @@ import re
 import pytest
 from validate_input.logic import BUILTIN_DEFAULTS, check_defaults
 
-from labeling_common import schemas
+from labeling_common import schemas, settings
 
 from .conftest import TERRAFORM_DIR, require_lambda_packages
 
@@ -90,6 +90,36 @@ def test_workflow_defaults_pass_validate_inputs_own_check(model_config_plans):
         assert set(defaults) == set(BUILTIN_DEFAULTS), f"run {run}: {sorted(set(defaults) ^ set(BUILTIN_DEFAULTS))}"
         assert check_defaults(defaults) == defaults
         assert defaults == BUILTIN_DEFAULTS, "the Terraform variables' defaults must equal the request schema's"
+
+
+def _range_text(schema: dict) -> str | None:
+    """A setting's range as the descriptions write it, e.g. "(0.5 < x <= 0.9999)" or "(x >= 0)"."""
+    lower = (f"{schema['exclusiveMinimum']} < " if "exclusiveMinimum" in schema else "") or (
+        f"{schema['minimum']} <= " if "minimum" in schema else ""
+    )
+    upper = (f" < {schema['exclusiveMaximum']}" if "exclusiveMaximum" in schema else "") or (
+        f" <= {schema['maximum']}" if "maximum" in schema else ""
+    )
+    if not lower and not upper:
+        return None
+    return f"({lower}x{upper})" if upper else f"(x >= {schema['minimum']})"
+
+
+def test_setting_variables_describe_the_schemas_range_choices_and_default():
+    """Descriptions cannot read the schema, as the validations do: what they and the README's table of workflow
+    defaults state (range, allowed values, default) must still be the request schema's."""
+    variables_tf = (TERRAFORM_DIR / "variables.tf").read_text()
+    described = dict(re.findall(r'variable "(\w+)" \{\s*description\s*=\s*"((?:[^"\\]|\\.)*)"', variables_tf))
+    readme = (TERRAFORM_DIR / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `([a-z0-9_]+)` \| `[a-z]+` \| (.*) \|$", readme, re.MULTILINE))
+    for name, schema in settings.every_setting().items():
+        variable = settings.config_key(name)
+        default, row_description = rows[variable].split(" | ", 1)
+        assert json.loads(default.strip("`")) == schema["default"], f"README.md: {variable}'s default"
+        expected = [_range_text(schema)] if _range_text(schema) else list(schema.get("enum", []))
+        for text in expected:
+            assert text in described[variable], f"variables.tf: {variable}'s description lacks {text}"
+            assert text in row_description, f"README.md: {variable}'s row lacks {text}"
 
 
 def test_asl_placeholders_are_all_supplied():
