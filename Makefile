@@ -246,10 +246,11 @@ lint: $(VENV)/.installed ## ruff lint and format check on all Python code
 	$(VENV)/bin/ruff format --check functions local containers labeler tests
 
 # pytest-xdist on every core; a file's tests stay on one worker, so an end-to-end file's tests share one
-# deployment of the local workflow
+# deployment of the local workflow, and files go out in collection order (tests/conftest.py puts the longest first)
+# rather than xdist's default of the files with the most tests first
 .PHONY: test
 test: $(VENV)/.installed build lambda-runtime sagemaker-sklearn-image $(CHECKOV) lint ## Everything CI runs (see docs/development.md "Tests")
-	CHECKOV=$(abspath $(CHECKOV)) $(PY) -m pytest -n auto --dist loadfile $(ARGS)
+	CHECKOV=$(abspath $(CHECKOV)) $(PY) -m pytest -n auto --dist loadfile --no-loadscope-reorder $(ARGS)
 
 .PHONY: test-fast
 test-fast: $(VENV)/.installed ## The inner loop: pure logic, handlers under moto, schemas, ASL, labeler (no slow layer)

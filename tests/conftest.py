@@ -88,7 +88,17 @@ SLOW_LAYERS = {
 }
 
 
+# Under pytest-xdist (`make test`) the longest files start first, so that no worker is left with one of them at the
+# end; the sort is stable, so a file's tests keep their order.
+RUN_FIRST = ("e2e", "terraform")
+
+
 def pytest_collection_modifyitems(config, items):
+    def layer_rank(item) -> int:
+        directory = item.path.relative_to(config.rootpath / "tests").parts[0]
+        return RUN_FIRST.index(directory) if directory in RUN_FIRST else len(RUN_FIRST)
+
+    items.sort(key=layer_rank)
     for item in items:
         layer = SLOW_LAYERS.get(item.path.relative_to(config.rootpath / "tests").parts[0])
         if layer is not None:
