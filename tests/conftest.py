@@ -94,12 +94,11 @@ RUN_FIRST = ("e2e", "terraform")
 
 
 def pytest_collection_modifyitems(config, items):
-    def layer_rank(item) -> int:
-        directory = item.path.relative_to(config.rootpath / "tests").parts[0]
-        return RUN_FIRST.index(directory) if directory in RUN_FIRST else len(RUN_FIRST)
+    def directory(item) -> str:
+        return item.path.relative_to(config.rootpath / "tests").parts[0]
 
-    items.sort(key=layer_rank)
+    items.sort(key=lambda item: RUN_FIRST.index(directory(item)) if directory(item) in RUN_FIRST else len(RUN_FIRST))
     for item in items:
-        layer = SLOW_LAYERS.get(item.path.relative_to(config.rootpath / "tests").parts[0])
+        layer = SLOW_LAYERS.get(directory(item))
         if layer is not None:
             item.add_marker(getattr(pytest.mark, layer))

@@ -94,15 +94,11 @@ def test_workflow_defaults_pass_validate_inputs_own_check(model_config_plans):
 
 def _range_text(schema: dict) -> str | None:
     """A setting's range as the descriptions write it, e.g. "(0.5 < x <= 0.9999)" or "(x >= 0)"."""
-    lower = (f"{schema['exclusiveMinimum']} < " if "exclusiveMinimum" in schema else "") or (
-        f"{schema['minimum']} <= " if "minimum" in schema else ""
-    )
-    upper = (f" < {schema['exclusiveMaximum']}" if "exclusiveMaximum" in schema else "") or (
-        f" <= {schema['maximum']}" if "maximum" in schema else ""
-    )
-    if not lower and not upper:
-        return None
-    return f"({lower}x{upper})" if upper else f"(x >= {schema['minimum']})"
+    low = next(((schema[k], op) for k, op in (("exclusiveMinimum", "<"), ("minimum", "<=")) if k in schema), None)
+    high = next(((schema[k], op) for k, op in (("exclusiveMaximum", "<"), ("maximum", "<=")) if k in schema), None)
+    if high is None:
+        return None if low is None else f"(x {low[1].replace('<', '>')} {low[0]})"
+    return f"({f'{low[0]} {low[1]} ' if low else ''}x {high[1]} {high[0]})"
 
 
 def test_setting_variables_describe_the_schemas_range_choices_and_default():
