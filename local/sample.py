@@ -89,13 +89,31 @@ def _open(path: Path):
     )
 
 
+DELIMITERS = ",\t;|"  # comma first; tab-separated files (.tsv) and spreadsheets' semicolons are common too
+
+
 def read_rows(dataset: Dataset) -> list[dict]:
+    """The usable rows: those with a text and a label, the label without the spaces around it (" b" and "b" are
+    one class). The delimiter is the first of DELIMITERS whose header holds both columns, so no guess is made
+    from the texts, whose commas and semicolons would mislead a sniffer."""
+    columns = {dataset.text_column, dataset.label_column}
+    rows: list[dict] = []
     with _open(dataset.path) as stream:
-        reader = csv.DictReader(stream)
-        missing = {dataset.text_column, dataset.label_column} - set(reader.fieldnames or [])
-        if missing:
-            raise SystemExit(f"{dataset.path}: no column(s) {sorted(missing)}; columns are {reader.fieldnames}")
-        return [row for row in reader if row[dataset.text_column].strip() and row[dataset.label_column].strip()]
+        try:
+            header = stream.readline()
+            split = {delimiter: next(csv.reader([header], delimiter=delimiter), []) for delimiter in DELIMITERS}
+            delimiter = next((d for d in DELIMITERS if columns <= set(split[d])), None)
+            if delimiter is None:
+                found = max(split.values(), key=len)
+                raise SystemExit(f"{dataset.path}: no column(s) {sorted(columns - set(found))}; columns are {found}")
+            for row in csv.DictReader(stream, fieldnames=split[delimiter], delimiter=delimiter):
+                label = (row[dataset.label_column] or "").strip()
+                if (row[dataset.text_column] or "").strip() and label:
+                    rows.append({**row, dataset.label_column: label})
+        except UnicodeDecodeError as error:
+            # the text layer decodes ahead of the rows, so no line number would be exact
+            raise SystemExit(f"{dataset.path}: not UTF-8 text ({error.reason}); save it as UTF-8") from None
+    return rows
 
 
 def item_keys(rows: list[dict]) -> list[str] | None:

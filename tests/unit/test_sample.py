@@ -42,6 +42,27 @@ def test_a_csv_with_a_byte_order_mark_is_read_like_any_other(tmp_path):
     assert len(sample.manifest) == 10 and sample.label_config["labels"] == [{"label": "a"}, {"label": "b"}]
 
 
+@pytest.mark.parametrize("delimiter", [",", "\t", ";", "|"])
+def test_the_delimiter_is_the_one_whose_header_holds_both_columns_and_labels_lose_their_spaces(tmp_path, delimiter):
+    path = tmp_path / "labeled.txt"
+    texts = [f"headline {i}, with a comma; a semicolon | and a bar" for i in range(40)]
+    labels = ["a", " a", "b ", "b"]  # as hand-edited files have them: one class each
+    rows = "".join(f'"{text}"{delimiter}{labels[i % 4]}\n' for i, text in enumerate(texts))
+    path.write_text(f"text{delimiter}label\n" + rows, encoding="utf-8")
+    sample = make_sample(Dataset(path, "text", "label"), 40, seed=0, prelabeled_fraction=0.5)
+    assert sample.label_config["labels"] == [{"label": "a"}, {"label": "b"}]
+    assert sorted(line["source"] for line in sample.manifest) == sorted(texts)  # the texts whole, their commas too
+    assert all(sample.truth[line[KEY_FIELD]] == int(line["source"].split()[1].rstrip(",")) % 4 // 2
+               for line in sample.manifest)  # fmt: skip
+    (tmp_path / "latin-1.csv").write_bytes("text,label\ncafé news,a\n".encode("latin-1"))
+    with pytest.raises(
+        SystemExit, match=r"latin-1.csv: not UTF-8 text \(invalid continuation byte\); save it as UTF-8"
+    ):
+        read_rows(Dataset(tmp_path / "latin-1.csv", "text", "label"))
+    with pytest.raises(SystemExit, match=r"labeled.txt: no column\(s\) \['title'\]; columns are \['text', 'label'\]"):
+        make_sample(Dataset(path, "title", "label"), 10, seed=0, prelabeled_fraction=0.2)
+
+
 def test_one_class_against_the_rest_makes_a_binary_set_of_the_same_items():
     full = make_sample(Dataset.bundled(), 2000, seed=4, prelabeled_fraction=0.2, label_noise=0.02)
     health_vs_rest = dataclasses.replace(Dataset.bundled(), one_vs_rest="m")
