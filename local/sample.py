@@ -89,6 +89,7 @@ def _open(path: Path):
     )
 
 
+MAX_FIELD_CHARACTERS = 1 << 24  # a whole document in a field (the model reads what it needs of a long text)
 DELIMITERS = ",\t;|"  # comma first; tab-separated files (.tsv) and spreadsheets' semicolons are common too
 
 
@@ -98,6 +99,7 @@ def read_rows(dataset: Dataset) -> list[dict]:
     from the texts, whose commas and semicolons would mislead a sniffer."""
     columns = {dataset.text_column, dataset.label_column}
     rows: list[dict] = []
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARACTERS))  # the module's default is 128 KiB
     with _open(dataset.path) as stream:
         try:
             header = stream.readline()

@@ -54,13 +54,18 @@ def test_the_delimiter_is_the_one_whose_header_holds_both_columns_and_labels_los
     assert sorted(line["source"] for line in sample.manifest) == sorted(texts)  # the texts whole, their commas too
     assert all(sample.truth[line[KEY_FIELD]] == int(line["source"].split()[1].rstrip(",")) % 4 // 2
                for line in sample.manifest)  # fmt: skip
+    with pytest.raises(SystemExit, match=r"labeled.txt: no column\(s\) \['title'\]; columns are \['text', 'label'\]"):
+        make_sample(Dataset(path, "title", "label"), 10, seed=0, prelabeled_fraction=0.2)
+
+
+def test_a_whole_document_in_a_field_is_read_and_a_file_not_in_utf8_is_refused_with_the_reason(tmp_path):
+    (tmp_path / "long.csv").write_text(f'text,label\n"{"word " * 40_000}",a\nshort,b\n', encoding="utf-8")
+    assert [len(row["text"]) for row in read_rows(Dataset(tmp_path / "long.csv", "text", "label"))] == [200_000, 5]
     (tmp_path / "latin-1.csv").write_bytes("text,label\ncafé news,a\n".encode("latin-1"))
     with pytest.raises(
         SystemExit, match=r"latin-1.csv: not UTF-8 text \(invalid continuation byte\); save it as UTF-8"
     ):
         read_rows(Dataset(tmp_path / "latin-1.csv", "text", "label"))
-    with pytest.raises(SystemExit, match=r"labeled.txt: no column\(s\) \['title'\]; columns are \['text', 'label'\]"):
-        make_sample(Dataset(path, "title", "label"), 10, seed=0, prelabeled_fraction=0.2)
 
 
 def test_one_class_against_the_rest_makes_a_binary_set_of_the_same_items():
