@@ -109,9 +109,9 @@ def read_rows(dataset: Dataset) -> list[dict]:
                 found = max(split.values(), key=len)
                 raise SystemExit(f"{dataset.path}: no column(s) {sorted(columns - set(found))}; columns are {found}")
             for row in csv.DictReader(stream, fieldnames=split[delimiter], delimiter=delimiter):
-                label = (row[dataset.label_column] or "").strip()
-                if (row[dataset.text_column] or "").strip() and label:
-                    rows.append({**row, dataset.label_column: label})
+                row[dataset.label_column] = (row[dataset.label_column] or "").strip()  # a fresh dict per row
+                if (row[dataset.text_column] or "").strip() and row[dataset.label_column]:
+                    rows.append(row)
         except UnicodeDecodeError as error:
             # the text layer decodes ahead of the rows, so no line number would be exact
             raise SystemExit(f"{dataset.path}: not UTF-8 text ({error.reason}); save it as UTF-8") from None

@@ -97,7 +97,11 @@ def pytest_collection_modifyitems(config, items):
     def directory(item) -> str:
         return item.path.relative_to(config.rootpath / "tests").parts[0]
 
-    items.sort(key=lambda item: RUN_FIRST.index(directory(item)) if directory(item) in RUN_FIRST else len(RUN_FIRST))
+    def run_order(item) -> int:
+        layer_directory = directory(item)
+        return RUN_FIRST.index(layer_directory) if layer_directory in RUN_FIRST else len(RUN_FIRST)
+
+    items.sort(key=run_order)
     for item in items:
         layer = SLOW_LAYERS.get(directory(item))
         if layer is not None:

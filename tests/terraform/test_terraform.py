@@ -112,7 +112,8 @@ def test_setting_variables_describe_the_schemas_range_choices_and_default():
         variable = settings.config_key(name)
         default, row_description = rows[variable].split(" | ", 1)
         assert json.loads(default.strip("`")) == schema["default"], f"README.md: {variable}'s default"
-        expected = [_range_text(schema)] if _range_text(schema) else list(schema.get("enum", []))
+        range_text = _range_text(schema)
+        expected = [range_text] if range_text else list(schema.get("enum", []))
         for text in expected:
             assert text in described[variable], f"variables.tf: {variable}'s description lacks {text}"
             assert text in row_description, f"README.md: {variable}'s row lacks {text}"
