@@ -74,6 +74,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -293,6 +294,18 @@ _children_lock = threading.Lock()
 _children: dict[str, set[str]] = {}  # execution ARN -> ARNs of the executions its `.sync` tasks started
 
 
+# moto marks an execution RUNNING and starts its thread, which assigns the worker's environment only once it has
+# parsed the definition; a stop in that window (a round stopped as it starts, on a busy machine) raised
+# AttributeError and left the execution running.
+ENVIRONMENT_WAIT_SECONDS = 10.0
+
+
+def _wait_for_environment(worker: Any) -> None:
+    deadline = time.monotonic() + ENVIRONMENT_WAIT_SECONDS
+    while worker is not None and getattr(worker, "env", True) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def _install_stop() -> None:
     from moto.stepfunctions.parser.api import ExecutionStatus
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
@@ -308,6 +321,7 @@ def _install_stop() -> None:
     original_stop = Execution.stop
 
     def stop(self, stop_date, error, cause):
+        _wait_for_environment(self.exec_worker)
         original_stop(self, stop_date, error, cause)
         if not STATE.active:
             return

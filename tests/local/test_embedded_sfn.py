@@ -204,3 +204,28 @@ def test_task_token_calls_skip_executions_whose_interpreter_is_gone(server, work
             assert error.value.response["Error"]["Code"] == "InvalidToken"
     finally:
         execution.exec_status, execution.exec_worker = status, original
+
+
+def test_stopping_an_execution_whose_interpreter_is_still_starting_aborts_it(server):
+    """moto assigns an execution's interpreter only once its thread has parsed the definition; a stop in
+    that window (a round stopped as it starts, on a busy machine) used to answer 500 and leave the execution
+    running. Now the stop waits for the interpreter and aborts the execution."""
+    import threading
+
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    waits = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    arn = create_state_machine(server, f"slow-{uuid.uuid4().hex[:8]}", waits)
+    sfn = make_client(server, "stepfunctions")
+    execution_arn = sfn.start_execution(stateMachineArn=arn, name=f"starting-{uuid.uuid4().hex[:6]}")["executionArn"]
+    backend = stepfunctions_parser_backends["123456789012"]["us-east-1"]
+    worker = next(e for sm in backend.state_machines for e in sm.executions if e.exec_arn == execution_arn).exec_worker
+    for _ in range(500):  # the interpreter of this execution exists once its thread has started it
+        if worker.env is not None:
+            break
+        threading.Event().wait(0.01)
+    environment, worker.env = worker.env, None  # back in the window before the thread assigns it
+    threading.Timer(0.3, lambda: setattr(worker, "env", environment)).start()
+
+    sfn.stop_execution(executionArn=execution_arn)
+    assert sfn.describe_execution(executionArn=execution_arn)["status"] == "ABORTED"
