@@ -22,6 +22,16 @@ Variants of the calibration record:
   the record, agreeing or not under the labels in force, then the round's own scores below them, searched at
   `--extend-confidence`; the larger of that union and the fresh certificate is adopted. Measured, with its
   honesty in a synthetic model (`extension_honesty.py`): not kept (docs/efficiency.md, the table of levers).
+- `difference`: the record stands for the whole population, not for the pool, and the picks' errors are taken out by
+  count. Every labeled item carries a fold (drawn with the bootstrap's order), so the picks too are scored
+  out-of-fold. At threshold t, let e_C(t) be the calibration items that err above t (out-of-fold score >= t and
+  prediction != label), e_P(t) the picks that do, and R(t) the pool items whose fold model scores them >= t. The
+  pool's errors above t are the errors of everything outside the calibration set minus the picks' known ones, and
+  the calibration set is a simple random sample of all N items, so "the pool's agreement above t is below target"
+  is "the population share of items erring above t exceeds pi0 = ((1 - target) R(t) + e_P(t)) / (N - n)", tested
+  exactly: P(Binomial(n, pi0) <= e_C(t)) <= the level, in the shipped search's plan and fallback procedure
+  (`difference_threshold`). The full model labels the pool, as in the shipped test (the fold models stand for it).
+  Measured, not built (docs/efficiency.md, the table of levers).
 
 `--trace N` prints, each round, how many of the calibration record's surest N items (by that round's out-of-fold
 margin) carry a wrong label and how many the model itself gets wrong against the truth: whether the record's wrong
@@ -35,6 +45,7 @@ how often the agreement reached the claim.
       .venv/bin/python containers/text-classifier/experiments/whole_runs.py --seeds 5
     ... whole_runs.py --seeds 2 --noise 0.02 --variants all extend --extend-confidence 0.99
     ... whole_runs.py --first-seed 1 --seeds 1 --noise 0.02 --variants all --trace 900
+    ... whole_runs.py --seeds 20 --bootstrap 0.137 --variants all difference   # no labels in the input
 """
 
 from __future__ import annotations
@@ -46,6 +57,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import binom
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
@@ -60,6 +72,32 @@ from text_classifier.params import parse  # noqa: E402
 
 TARGET = CONFIDENCE = 0.95
 FOLDS = 5
+
+
+def difference_threshold(
+    record: list[tuple[float, bool]], picks: list[tuple[float, bool]], pool_fold_margins: np.ndarray, size: int
+) -> float | None:
+    """The `difference` variant's search: (out-of-fold margin, agrees) of the calibration items and of the picks,
+    the pool's fold-model margins, and the number of items N. Returns the loosest rejected threshold, or None."""
+    ordered = sorted(record, key=lambda item: -item[0])
+    scores = [score for score, _ in ordered]
+    n = len(ordered)
+    plan = search.search_plan(scores, TARGET, CONFIDENCE)
+    errors_before = np.concatenate([[0], np.cumsum([not agrees for _, agrees in ordered])])
+    pool_sorted = np.sort(pool_fold_margins)
+    pick_errors = np.sort([score for score, agrees in picks if not agrees])
+    best, carried = None, 0.0
+    for position, weight in zip(plan.positions, plan.weights, strict=True):
+        level = weight + carried
+        threshold = scores[position - 1]
+        pool_above = len(pool_sorted) - np.searchsorted(pool_sorted, threshold, side="left")
+        picks_erring = len(pick_errors) - np.searchsorted(pick_errors, threshold, side="left")
+        share = ((1 - TARGET) * pool_above + picks_erring) / (size - n)
+        if level > 0 and share < 1 and binom.cdf(int(errors_before[position]), n, share) <= level:
+            best, carried = threshold, level
+        else:
+            carried = 0.0
+    return best
 
 
 def run(
@@ -80,7 +118,10 @@ def run(
     order = list(range(size))
     random.Random(f"bootstrap-{seed}").shuffle(order)
     calibration = order[: math.ceil(bootstrap * size)]
-    fold = {item: position % FOLDS for position, item in enumerate(calibration)}
+    # the calibration items' folds as before; with `difference` every item has one (the picks are trained on and
+    # scored out-of-fold too)
+    fold = {item: position % FOLDS for position, item in enumerate(order if variant == "difference" else calibration)}
+    picked: list[int] = []
     human = set(calibration)
     record = set(calibration)  # calibration items the certificate's test counts
     auto: dict[int, int] = {}  # item -> auto-label in force
@@ -102,7 +143,16 @@ def run(
         pool_prob = bundle.predict_proba([texts[i] for i in pool])
         pool_margin = margins(pool_prob)
         predicted = pool_prob.argmax(1)
-        threshold = search.calibrate([(cal_margin[i], cal_correct[i]) for i in record], TARGET, CONFIDENCE)
+        scored = [(cal_margin[i], cal_correct[i]) for i in record]
+        if variant == "difference":
+            pick_prob = bundle.predict_proba([texts[i] for i in picked], [fold[i] for i in picked])
+            pick_agrees = pick_prob.argmax(1) == given[picked]
+            pick_scored = list(zip(margins(pick_prob).tolist(), pick_agrees.tolist(), strict=True))
+            pool_fold = margins(bundle.predict_proba([texts[i] for i in pool], [fold[i] for i in pool]))
+            value = difference_threshold(scored, pick_scored, pool_fold, size)
+            threshold = search.NO_THRESHOLD if value is None else search.Threshold(value, 0, 0, TARGET, None)
+        else:
+            threshold = search.calibrate(scored, TARGET, CONFIDENCE)
         if trace:
             surest = sorted(record, key=lambda i: -cal_margin[i])[:trace]
             wrong, errors = sum(given[i] != truth[i] for i in surest), sum(cal_label[i] != truth[i] for i in surest)
@@ -143,6 +193,7 @@ def run(
         candidates = sorted((pool_margin[j], pool[j]) for j in range(len(pool)) if pool[j] not in auto)
         picks = [item for _, item in candidates[:batch]]
         human.update(picks)
+        picked.extend(picks)
         if variant == "mirrored" and pool:
             share = len(picks) / len(pool)
             ranked = sorted(record, key=lambda i: cal_margin[i])
@@ -161,7 +212,7 @@ def main() -> int:
     parser.add_argument("--noise", type=float, default=0.0)
     parser.add_argument("--bootstrap", type=float, default=0.2)
     parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--variants", nargs="+", default=["all", "mirrored"])
+    parser.add_argument("--variants", nargs="+", default=["all", "mirrored"], help="all, mirrored, extend, difference")
     parser.add_argument("--extend-confidence", type=float, default=CONFIDENCE, help="the `extend` variant's level")
     parser.add_argument(
         "--trace",
