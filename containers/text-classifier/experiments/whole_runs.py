@@ -28,14 +28,17 @@ Variants of the calibration record:
   prediction != label), e_P(t) the picks that do, and R(t) the pool items whose fold model scores them >= t. The
   pool's errors above t are the errors of everything outside the calibration set minus the picks' known ones, and
   the calibration set is a simple random sample of all N items, so "the pool's agreement above t is below target"
-  is "the population share of items erring above t exceeds pi0 = ((1 - target) R(t) + e_P(t)) / (N - n)", tested
-  exactly: P(Binomial(n, pi0) <= e_C(t)) <= the level, in the shipped search's plan and fallback procedure
+  is "more than E0 = (1 - target) R(t) + e_P(t) of the items outside the calibration set err above t", tested
+  exactly on the finite population: P(Hypergeometric(N items, e_C(t) + E0 erring, n drawn) <= e_C(t)) <= the level
+  (valid: that probability falls as the number erring grows), in the shipped search's plan and fallback procedure
   (`difference_threshold`). The full model labels the pool, as in the shipped test (the fold models stand for it).
   Measured, not built (docs/efficiency.md, the table of levers).
 
 `--trace N` prints, each round, how many of the calibration record's surest N items (by that round's out-of-fold
 margin) carry a wrong label and how many the model itself gets wrong against the truth: whether the record's wrong
-labels or the model hold a certificate back.
+labels or the model hold a certificate back; then how many record items and pool items the round's threshold keeps
+and how often each agrees with the labels people give, and the whole pool's agreement: how far the record, which
+keeps its hard items, reads below the pool, which loses them to the picks.
 
 Printed per run: human share, auto-label accuracy against the true labels and agreement with the given ones, the
 claimed bound, rounds, and how many rounds extended the set; then per variant the worst and mean human share and
@@ -57,7 +60,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import binom
+from scipy.stats import hypergeom
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
@@ -92,8 +95,9 @@ def difference_threshold(
         threshold = scores[position - 1]
         pool_above = len(pool_sorted) - np.searchsorted(pool_sorted, threshold, side="left")
         picks_erring = len(pick_errors) - np.searchsorted(pick_errors, threshold, side="left")
-        share = ((1 - TARGET) * pool_above + picks_erring) / (size - n)
-        if level > 0 and share < 1 and binom.cdf(int(errors_before[position]), n, share) <= level:
+        erring = int(errors_before[position])
+        tolerated = math.ceil((1 - TARGET) * pool_above + picks_erring)  # E0: at least this many err under the null
+        if level > 0 and hypergeom.cdf(erring, size, min(size, erring + tolerated), n) <= level:
             best, carried = threshold, level
         else:
             carried = 0.0
@@ -156,10 +160,18 @@ def run(
         if trace:
             surest = sorted(record, key=lambda i: -cal_margin[i])[:trace]
             wrong, errors = sum(given[i] != truth[i] for i in surest), sum(cal_label[i] != truth[i] for i in surest)
+            pool_agrees = predicted == given[pool]
+            where = ""
+            if threshold.value is not None:
+                above = [cal_correct[i] for i in record if cal_margin[i] >= threshold.value]
+                inside = pool_margin >= threshold.value
+                where = (
+                    f"; above the threshold {len(above)} of the record agree {np.mean(above):.2%},"
+                    f" {inside.sum()} of the pool's {len(pool)} {pool_agrees[inside].mean():.2%}"
+                )
             print(
                 f"    round {rounds}: the record's surest {len(surest)}: {wrong} labels wrong,"
-                f" {errors} model errors against the truth;"
-                f" certified {threshold.items} of {len(record)}",
+                f" {errors} model errors against the truth{where}; the whole pool agrees {pool_agrees.mean():.2%}",
                 flush=True,
             )
         fresh = None
