@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -210,8 +212,6 @@ def test_stopping_an_execution_whose_interpreter_is_still_starting_aborts_it(ser
     """moto assigns an execution's interpreter only once its thread has parsed the definition; a stop in
     that window (a round stopped as it starts, on a busy machine) used to answer 500 and leave the execution
     running. Now the stop waits for the interpreter and aborts the execution."""
-    import threading
-
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
     waits = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
@@ -223,7 +223,7 @@ def test_stopping_an_execution_whose_interpreter_is_still_starting_aborts_it(ser
     for _ in range(500):  # the interpreter of this execution exists once its thread has started it
         if worker.env is not None:
             break
-        threading.Event().wait(0.01)
+        time.sleep(0.01)
     environment, worker.env = worker.env, None  # back in the window before the thread assigns it
     threading.Timer(0.3, lambda: setattr(worker, "env", environment)).start()
 
