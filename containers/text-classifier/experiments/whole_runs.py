@@ -33,6 +33,8 @@ Variants of the calibration record:
   (valid: that probability falls as the number erring grows), in the shipped search's plan and fallback procedure
   (`difference_threshold`). The full model labels the pool, as in the shipped test (the fold models stand for it).
   Measured, not built (docs/efficiency.md, the table of levers).
+- `combined`: the shipped test and the `difference` test, each at half the error budget, and the looser of the
+  two thresholds: any false certificate is a false rejection of one of the two procedures (a union bound).
 
 `--trace N` prints, each round, how many of the calibration record's surest N items (by that round's out-of-fold
 margin) carry a wrong label and how many the model itself gets wrong against the truth: whether the record's wrong
@@ -78,14 +80,18 @@ FOLDS = 5
 
 
 def difference_threshold(
-    record: list[tuple[float, bool]], picks: list[tuple[float, bool]], pool_fold_margins: np.ndarray, size: int
+    record: list[tuple[float, bool]],
+    picks: list[tuple[float, bool]],
+    pool_fold_margins: np.ndarray,
+    size: int,
+    confidence: float = CONFIDENCE,
 ) -> float | None:
     """The `difference` variant's search: (out-of-fold margin, agrees) of the calibration items and of the picks,
     the pool's fold-model margins, and the number of items N. Returns the loosest rejected threshold, or None."""
     ordered = sorted(record, key=lambda item: -item[0])
     scores = [score for score, _ in ordered]
     n = len(ordered)
-    plan = search.search_plan(scores, TARGET, CONFIDENCE)
+    plan = search.search_plan(scores, TARGET, confidence)
     errors_before = np.concatenate([[0], np.cumsum([not agrees for _, agrees in ordered])])
     pool_sorted = np.sort(pool_fold_margins)
     pick_errors = np.sort([score for score, agrees in picks if not agrees])
@@ -124,7 +130,8 @@ def run(
     calibration = order[: math.ceil(bootstrap * size)]
     # the calibration items' folds as before; with `difference` every item has one (the picks are trained on and
     # scored out-of-fold too)
-    fold = {item: position % FOLDS for position, item in enumerate(order if variant == "difference" else calibration)}
+    folded = order if variant in ("difference", "combined") else calibration
+    fold = {item: position % FOLDS for position, item in enumerate(folded)}
     picked: list[int] = []
     human = set(calibration)
     record = set(calibration)  # calibration items the certificate's test counts
@@ -148,12 +155,16 @@ def run(
         pool_margin = margins(pool_prob)
         predicted = pool_prob.argmax(1)
         scored = [(cal_margin[i], cal_correct[i]) for i in record]
-        if variant == "difference":
+        if variant in ("difference", "combined"):
+            each = 1 - (1 - CONFIDENCE) / 2 if variant == "combined" else CONFIDENCE  # each procedure's level
             pick_prob = bundle.predict_proba([texts[i] for i in picked], [fold[i] for i in picked])
             pick_agrees = pick_prob.argmax(1) == given[picked]
             pick_scored = list(zip(margins(pick_prob).tolist(), pick_agrees.tolist(), strict=True))
             pool_fold = margins(bundle.predict_proba([texts[i] for i in pool], [fold[i] for i in pool]))
-            value = difference_threshold(scored, pick_scored, pool_fold, size)
+            value = difference_threshold(scored, pick_scored, pool_fold, size, each)
+            if variant == "combined":
+                shipped = search.calibrate(scored, TARGET, each).value
+                value = min((v for v in (value, shipped) if v is not None), default=None)
             threshold = search.NO_THRESHOLD if value is None else search.Threshold(value, 0, 0, TARGET, None)
         else:
             threshold = search.calibrate(scored, TARGET, CONFIDENCE)
@@ -224,7 +235,8 @@ def main() -> int:
     parser.add_argument("--noise", type=float, default=0.0)
     parser.add_argument("--bootstrap", type=float, default=0.2)
     parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--variants", nargs="+", default=["all", "mirrored"], help="all, mirrored, extend, difference")
+    variants = "all, mirrored, extend, difference, combined"
+    parser.add_argument("--variants", nargs="+", default=["all", "mirrored"], help=variants)
     parser.add_argument("--extend-confidence", type=float, default=CONFIDENCE, help="the `extend` variant's level")
     parser.add_argument(
         "--trace",
