@@ -128,8 +128,8 @@ def run(
     order = list(range(size))
     random.Random(f"bootstrap-{seed}").shuffle(order)
     calibration = order[: math.ceil(bootstrap * size)]
-    # the calibration items' folds as before; with `difference` every item has one (the picks are trained on and
-    # scored out-of-fold too)
+    # the calibration items' folds as before; with `difference` and `combined` every item has one (the picks are
+    # trained on and scored out-of-fold too)
     folded = order if variant in ("difference", "combined") else calibration
     fold = {item: position % FOLDS for position, item in enumerate(folded)}
     picked: list[int] = []
@@ -194,8 +194,8 @@ def run(
         if variant == "extend" and auto:
             # the set in force stays; its calibration items come first, with the labels in force, and the
             # search finds the loosest threshold of this round's model for the items outside it
-            scored = [(math.inf, region[i]) if i in region else (cal_margin[i], cal_correct[i]) for i in record]
-            grown = search.calibrate(scored, TARGET, extend_confidence)
+            union = [(math.inf, region[i]) if i in region else (cal_margin[i], cal_correct[i]) for i in record]
+            grown = search.calibrate(union, TARGET, extend_confidence)
             if grown.value is not None and grown.value < math.inf:
                 added = {
                     pool[j]: int(predicted[j]) for j in np.nonzero(pool_margin >= grown.value)[0] if pool[j] not in auto
