@@ -221,29 +221,28 @@ def calibrate(
     for item in ordered:
         correct_before.append(correct_before[-1] + item[1])
     keeps_classes = _class_limit(ordered, plan.positions, max_class_miss_rate) if max_class_miss_rate < 1.0 else None
-    n = _loosest_rejected(plan, correct_before, target, keeps_classes)
+
+    def rejects(position: int, level: float) -> bool:
+        return clopper_pearson_reaches(correct_before[position], position, 1.0 - level, target) and (
+            keeps_classes is None or keeps_classes(position, level)
+        )
+
+    n = loosest_rejected(plan, rejects)
     if n is None:
         return NO_THRESHOLD
     k = correct_before[n]
     return Threshold(scores[n - 1], n, k, target, k / n)
 
 
-def _loosest_rejected(
-    plan: SearchPlan,
-    correct_before: list[int],
-    target: float,
-    keeps_classes: Callable[[int, float], bool] | None = None,
-) -> int | None:
-    """The fallback procedure over the plan's hypotheses: the loosest rejected one's position."""
+def loosest_rejected(plan: SearchPlan, rejects: Callable[[int, float], bool]) -> int | None:
+    """The fallback procedure over the plan's hypotheses: the position of the loosest one rejected, or None.
+    `rejects(position, level)` is the test of the hypothesis at `position` (the `position` surest validation
+    items) at `level`; the procedure's validity needs only that each test is valid at its level."""
     best: int | None = None
     carried = 0.0
     for position, weight in zip(plan.positions, plan.weights, strict=True):
         level = weight + carried
-        if (
-            level > 0
-            and clopper_pearson_reaches(correct_before[position], position, 1.0 - level, target)
-            and (keeps_classes is None or keeps_classes(position, level))
-        ):
+        if level > 0 and rejects(position, level):
             best = position
             carried = level
         else:

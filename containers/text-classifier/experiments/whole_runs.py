@@ -95,19 +95,17 @@ def difference_threshold(
     errors_before = np.concatenate([[0], np.cumsum([not agrees for _, agrees in ordered])])
     pool_sorted = np.sort(pool_fold_margins)
     pick_errors = np.sort([score for score, agrees in picks if not agrees])
-    best, carried = None, 0.0
-    for position, weight in zip(plan.positions, plan.weights, strict=True):
-        level = weight + carried
+
+    def rejects(position: int, level: float) -> bool:
         threshold = scores[position - 1]
         pool_above = len(pool_sorted) - np.searchsorted(pool_sorted, threshold, side="left")
         picks_erring = len(pick_errors) - np.searchsorted(pick_errors, threshold, side="left")
         erring = int(errors_before[position])
         tolerated = math.ceil((1 - TARGET) * pool_above + picks_erring)  # E0: at least this many err under the null
-        if level > 0 and hypergeom.cdf(erring, size, min(size, erring + tolerated), n) <= level:
-            best, carried = threshold, level
-        else:
-            carried = 0.0
-    return best
+        return hypergeom.cdf(erring, size, min(size, erring + tolerated), n) <= level
+
+    position = search.loosest_rejected(plan, rejects)
+    return None if position is None else scores[position - 1]
 
 
 def run(
