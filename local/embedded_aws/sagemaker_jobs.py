@@ -187,8 +187,10 @@ def _now() -> datetime:
 
 
 def _tar_gz_dir(src: Path) -> bytes:
+    # gzip's fastest level: a script-mode model carries its code, vendored wheels and embedding model (~175 MB),
+    # which level 9 (tarfile's default) shrinks by 3% more in three times as long (~12 s against ~4 s a job)
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=1) as tar:
         for child in sorted(src.iterdir()):
             tar.add(child, arcname=child.name)
     return buf.getvalue()
