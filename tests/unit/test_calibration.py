@@ -4,10 +4,12 @@ import random
 
 import pytest
 from select_and_auto_label.logic import (
+    SearchPlan,
     TopK,
     calibrate,
     calibration_pays,
     fixed_margin,
+    loosest_rejected,
     passes,
     projected_record,
     record_has_stalled,
@@ -337,6 +339,25 @@ def test_the_class_tests_count_each_class_s_lost_items_as_a_recount_would():
 def test_a_per_class_limit_needs_the_class_of_each_validation_item():
     with pytest.raises(ValueError, match="class people gave"):
         calibrate(synthetic(500, 1, sure_where_right), 0.95, 0.95, max_class_miss_rate=0.1)
+
+
+def test_the_fallback_procedure_carries_a_rejection_s_level_down_its_chain_and_loses_it_at_a_failure():
+    """Hypothesis j is tested at its own weight plus the level j-1 was tested at when j-1 was rejected; a failure
+    passes nothing on, and the loosest rejection is the answer whatever failed before it."""
+    plan = SearchPlan(positions=(100, 200, 300, 400, 500), weights=(0.01, 0.0, 0.0, 0.02, 0.0))
+    tested: list[tuple[int, float]] = []
+
+    def rejects(position: int, level: float) -> bool:
+        tested.append((position, level))
+        return position != 300  # the test at 300 fails
+
+    assert loosest_rejected(plan, rejects) == 500
+    # 100 at 0.01, carried to 200 and 300; 300 fails, so 400 starts afresh at its own 0.02, carried to 500
+    assert tested == [(100, 0.01), (200, 0.01), (300, 0.01), (400, 0.02), (500, 0.02)]
+    # a hypothesis with no level is not tested at all, and nothing rejected is None
+    tested.clear()
+    assert loosest_rejected(SearchPlan(positions=(100, 200), weights=(0.0, 0.05)), lambda p, lv: False) is None
+    assert loosest_rejected(SearchPlan(positions=(100, 200), weights=(0.0, 0.0)), rejects) is None and tested == []
 
 
 def test_too_few_validation_items_refuses_to_auto_label():
