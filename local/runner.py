@@ -263,7 +263,7 @@ def progress_line(run: Run, progress: dict) -> str:
 
 def wait(deployment: Any, run: Run, on_progress: Callable[[str], None] = print, poll_seconds: float = 1.0) -> dict:
     s3, sfn = deployment.client("s3"), deployment.client("stepfunctions")
-    last = None
+    last, gave_up = None, ""
     while True:
         description = sfn.describe_execution(executionArn=run.execution_arn)
         checkpoint = _checkpoint(s3, run)
@@ -278,11 +278,15 @@ def wait(deployment: Any, run: Run, on_progress: Callable[[str], None] = print, 
             break
         if run.options.backend == "callback" and run.options.workforce == "simulated":
             answer_callback_tasks(deployment, run)
-        if time.monotonic() - run.started > run.options.timeout_seconds:
-            sfn.stop_execution(executionArn=run.execution_arn, error="LocalTimeout", cause="make run gave up waiting")
+        if not gave_up and time.monotonic() - run.started > run.options.timeout_seconds:
+            gave_up = f"no result after {run.options.timeout_seconds} s: the runner stopped the execution"
+            sfn.stop_execution(executionArn=run.execution_arn, error="LocalTimeout", cause=gave_up)
         time.sleep(poll_seconds)
     if description["status"] != "SUCCEEDED":
-        raise failure(sfn, run.execution_arn, description["status"])
+        failed = failure(sfn, run.execution_arn, description["status"])
+        if gave_up:  # say so: an ABORTED execution's history names neither error nor cause
+            failed = RunFailed(run.execution_arn, failed.status, failed.state, "LocalTimeout", gave_up)
+        raise failed
     return json.loads(description["output"])
 
 

@@ -205,22 +205,37 @@ def _extract_tar_gz(data: bytes, dest: Path) -> None:
             tar.extractall(dest)  # noqa: S202
 
 
+# A job's records (its log, jobs.jsonl) are written best effort: a job whose record cannot be written (a full
+# disk) must still end, or its `.sync` task would wait for it until the run's own timeout.
+
+
 def _record_job(
     kind: str, name: str, status: str, started: float, peak_mb: float | None, failure: str | None, **extra: Any
 ) -> None:
-    STATE.append_jsonl(
-        "jobs.jsonl",
-        {
-            "time": utc_now_iso(),
-            "kind": kind,
-            "name": name,
-            "status": status,
-            "seconds": round(time.monotonic() - started, 3),
-            "peak_mb": round(peak_mb, 1) if peak_mb is not None else None,
-            "failure_reason": failure,
-            **extra,
-        },
-    )
+    record = {
+        "time": utc_now_iso(),
+        "kind": kind,
+        "name": name,
+        "status": status,
+        "seconds": round(time.monotonic() - started, 3),
+        "peak_mb": round(peak_mb, 1) if peak_mb is not None else None,
+        "failure_reason": failure,
+        **extra,
+    }
+    try:
+        STATE.append_jsonl("jobs.jsonl", record)
+    except OSError:
+        LOG.exception("%s job %s: could not record it in jobs.jsonl", kind, name)
+
+
+def _log_failure(log_path: Path | None, kind: str, name: str, reason: str) -> None:
+    if log_path is None:
+        return
+    try:
+        with open(log_path, "a", encoding="utf-8") as log:
+            log.write(f"--- {kind} job {name} failed: {reason}\n")
+    except OSError:
+        LOG.exception("%s job %s: could not write its log %s", kind, name, log_path)
 
 
 # --- training -------------------------------------------------------------------------------------------
@@ -337,11 +352,13 @@ def _download_channels(job: Any, opt_ml: Path) -> dict[str, dict[str, str]]:
 def run_training_job(job: Any) -> None:
     name = job.training_job_name
     started = time.monotonic()
-    job_dir = _job_dir("training", name)
-    opt_ml = job_dir / "opt_ml"
-    log_path = STATE.path("logs", "sagemaker", "TrainingJobs", f"{name}.log")
+    job_dir: Path | None = None
+    log_path: Path | None = None
     peak_mb: float | None = None
-    try:
+    try:  # from the first directory it creates: a job that cannot write still ends
+        job_dir = _job_dir("training", name)
+        opt_ml = job_dir / "opt_ml"
+        log_path = STATE.path("logs", "sagemaker", "TrainingJobs", f"{name}.log")
         image = local_image(job.algorithm_specification.get("TrainingImage", ""))
         directory = image.directory
         for sub in ("input/config", "input/data", "model", "output/data", "code"):
@@ -439,8 +456,7 @@ def run_training_job(job: Any) -> None:
         reason = _reason(exc)
         if not isinstance(exc, JobFailure):
             LOG.error("training job %s: %s", name, traceback.format_exc())
-        with open(log_path, "a", encoding="utf-8") as log:
-            log.write(f"--- training job {name} failed: {reason}\n")
+        _log_failure(log_path, "training", name, reason)
         _record_job("training", name, "Failed", started, peak_mb, reason)
         if job.secondary_status != "MaxRuntimeExceeded":
             _transition(job, "Failed", reason)
@@ -448,7 +464,8 @@ def run_training_job(job: Any) -> None:
         job.training_end_time = _now()
         job.training_job_status = "Failed"
     finally:
-        _cleanup(job_dir)
+        if job_dir is not None:
+            _cleanup(job_dir)
 
 
 # --- batch transform ------------------------------------------------------------------------------------
@@ -646,12 +663,14 @@ def _transform_object(job: Any, conn: http.client.HTTPConnection, data: bytes) -
 def run_transform_job(job: Any, model: Any) -> None:
     name = job.transform_job_name
     started = time.monotonic()
-    job_dir = _job_dir("transform", name)
-    opt_ml = job_dir / "opt_ml"
-    log_path = STATE.path("logs", "sagemaker", "TransformJobs", f"{name}.log")
+    job_dir: Path | None = None
+    log_path: Path | None = None
     server: _Server | None = None
     n_objects = n_records = 0
-    try:
+    try:  # from the first directory it creates: a job that cannot write still ends
+        job_dir = _job_dir("transform", name)
+        opt_ml = job_dir / "opt_ml"
+        log_path = STATE.path("logs", "sagemaker", "TransformJobs", f"{name}.log")
         container = model.primary_container or (model.containers[0] if model.containers else {})
         image = local_image(container.get("Image", ""))
         directory = image.directory
@@ -698,12 +717,12 @@ def run_transform_job(job: Any, model: Any) -> None:
         reason = _reason(exc)
         if not isinstance(exc, JobFailure):
             LOG.error("transform job %s: %s", name, traceback.format_exc())
-        with open(log_path, "a", encoding="utf-8") as log:
-            log.write(f"--- transform job {name} failed: {reason}\n")
+        _log_failure(log_path, "transform", name, reason)
     finally:
         if server is not None:  # always stop the model server, even on failure
             server.stop()
-        _cleanup(job_dir)
+        if job_dir is not None:
+            _cleanup(job_dir)
     peak = server.peak_mb if server is not None else None
     _record_job("transform", name, status, started, peak, reason, objects=n_objects, records=n_records)
     job.transform_end_time = job.last_modified_time = _now()

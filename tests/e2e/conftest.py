@@ -28,6 +28,7 @@ def run_workflow(deployment, tmp_path, name, size, run_name=None, prelabeled=0.2
         label_noise=label_noise,
     )
     files = sample.write(tmp_path / "sample")
+    options.setdefault("timeout_seconds", 900)  # a hang costs a quarter of an hour, not the runner's default hour
     run = runner.start(deployment, sample, runner.RunOptions(name=name, **options), files["answers"], run_name=run_name)
     return sample, run
 

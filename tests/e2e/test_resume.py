@@ -162,6 +162,17 @@ def test_stop_during_a_round_stops_the_round_then_resume(deployment, tmp_path):
     check_final_manifest(sample, runner.measure(deployment, again, output, tmp_path / "result"))
 
 
+def test_a_run_that_outlasts_its_timeout_is_stopped_and_says_why(deployment, tmp_path):
+    """The runner's last resort (a run waiting for people nobody sends, or a hang): it stops the execution at its
+    timeout and names the timeout, which the aborted execution's history does not."""
+    options = {"human_batch_size": 10, "max_rounds": 1, "seed": 1, "sample_seed": 1, "prelabeled": 0.0}
+    _, run = run_workflow(deployment, tmp_path, "timeout", 30, workforce="human", timeout_seconds=2, **options)
+    with pytest.raises(runner.RunFailed) as failed:
+        runner.wait(deployment, run, on_progress=lambda line: None)
+    assert (failed.value.status, failed.value.error) == ("ABORTED", "LocalTimeout")
+    assert failed.value.cause == "no result after 2 s: the runner stopped the execution"
+
+
 @pytest.mark.parametrize("size", [2, 5])
 def test_a_tiny_manifest_is_labeled_by_people_and_never_fails_after_they_labeled(deployment, tmp_path, size):
     """Too few labels to train fold models or certify anything: the rounds degrade (fold models that know

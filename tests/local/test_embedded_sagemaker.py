@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import errno
 import io
 import json
 import tarfile
@@ -124,6 +126,32 @@ def test_failing_training_fails_the_task_with_failure_reason(server, training_ma
     described = make_client(server, "sagemaker").describe_training_job(TrainingJobName=job)
     assert described["FailureReason"] == cause["FailureReason"]
     assert "ModelArtifacts" not in described
+
+
+@pytest.fixture
+def disk_fills(monkeypatch):
+    """The disk fills as a job writes its results: the upload, then the failure's own log line and record, fail
+    with ENOSPC (what a CI machine's full /tmp did, leaving jobs InProgress and their runs waiting an hour)."""
+    from local.embedded_aws import sagemaker_jobs
+    from local.embedded_aws.state import STATE
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def open_but_not_to_append(file, mode="r", *args, **kwargs):
+        return no_space() if mode == "a" else builtins.open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(sagemaker_jobs, "_tar_gz_dir", no_space)
+    monkeypatch.setattr(sagemaker_jobs, "write_uri", no_space)
+    monkeypatch.setattr(sagemaker_jobs, "open", open_but_not_to_append, raising=False)
+    monkeypatch.setattr(STATE, "append_jsonl", no_space)
+
+
+def test_a_training_job_that_cannot_write_ends_failed_instead_of_waiting(server, training_machine, disk_fills):
+    job, desc = _train(server, training_machine, {"default_label": "sports"})
+    assert desc["status"] == "FAILED"
+    cause = json.loads(desc["cause"])
+    assert cause["TrainingJobStatus"] == "Failed" and "No space left on device" in cause["FailureReason"]
 
 
 def test_max_runtime_is_enforced(server, training_machine):
@@ -296,6 +324,14 @@ def test_transform_model_error_fails_job_and_stops_server(server, bucket, model_
     assert not procs._children, "the model server was not stopped"
     sm = make_client(server, "sagemaker")
     assert sm.describe_transform_job(TransformJobName=job)["FailureReason"] == cause["FailureReason"]
+
+
+def test_a_transform_job_that_cannot_write_ends_failed_instead_of_waiting(server, bucket, model_artifacts, disk_fills):
+    machine = _transform_machine(server, bucket, strategy="MultiRecord", data_processing=None)
+    job, _, desc = _run_transform(server, machine, model_artifacts)
+    assert desc["status"] == "FAILED"
+    cause = json.loads(desc["cause"])
+    assert cause["TransformJobStatus"] == "Failed" and "No space left on device" in cause["FailureReason"]
 
 
 def test_transform_batches_respect_payload_limit():
