@@ -21,7 +21,11 @@ EXPERIMENTS = CONTAINER / "experiments"
 # script, arguments, a line the output must hold
 RUNS = [
     ("round1_search.py", "--noise 0 --seeds 1 --size 800 --searches shipped", "| 0% | shipped |"),
-    ("whole_runs.py", "--seeds 1 --size 2500 --variants all difference combined --trace 50", "combined  worst "),
+    (
+        "whole_runs.py",
+        "--seeds 1 --size 2500 --variants all difference combined stratified --trace 50",
+        "stratified worst ",
+    ),
     ("noisy_training.py", "--seeds 1 --size 2200 --cuts 0.05", "| pruned < 0.05 |"),
     ("measure_neighbours.py", "--noise 0 --seeds 1 --size 2200 --k 0 10", "| 0% | 10 |"),
     ("extension_honesty.py", "--runs 5 --rounds 2 --levels 0.95", "final claim missed"),

@@ -35,6 +35,11 @@ Variants of the calibration record:
   Measured, not built (docs/efficiency.md, the table of levers).
 - `combined`: the shipped test and the `difference` test, each at half the error budget, and the looser of the
   two thresholds: any false certificate is a false rejection of one of the two procedures (a union bound).
+- `stratified`: the bootstrap (the calibration set) is a proportional stratified draw over STRATA k-means clusters
+  of the sentence embeddings instead of a simple random one, everything else as `all`: whether fixing the record's
+  topic shares removes unlucky record draws (the unlabeled protocol's worst seeds). The record stays self-weighting,
+  and the shipped test reads it as a simple random sample, which proportional allocation makes conservative in
+  variance, not exact. Measured, not built (docs/efficiency.md, the table of levers).
 
 `--trace N` prints, each round, how many of the calibration record's surest N items (by that round's out-of-fold
 margin) carry a wrong label and how many the model itself gets wrong against the truth: whether the record's wrong
@@ -108,6 +113,34 @@ def difference_threshold(
     return None if position is None else scores[position - 1]
 
 
+STRATA = 20
+
+
+def stratified_order(texts, order: list[int], n: int) -> list[int]:
+    """`order` with its first n items replaced by a proportional stratified draw over STRATA k-means clusters of the
+    sentence embeddings (each cluster's share of n rounded by largest remainder, its items taken in `order`'s
+    order): the same self-weighting sample as a simple random one, with the clusters' shares fixed instead of
+    drawn."""
+    from sklearn.cluster import KMeans
+
+    from text_classifier.embedding import default_embedder
+
+    vectors = default_embedder().embed(list(texts))
+    cluster = KMeans(n_clusters=STRATA, n_init=4, random_state=0).fit_predict(vectors)
+    sizes = np.bincount(cluster, minlength=STRATA)
+    quota = sizes * n / len(texts)
+    take = np.floor(quota).astype(int)
+    for h in np.argsort(-(quota - take))[: n - take.sum()]:
+        take[h] += 1
+    chosen: list[int] = []
+    for item in order:
+        if take[cluster[item]] > 0:
+            take[cluster[item]] -= 1
+            chosen.append(item)
+    picked = set(chosen)
+    return chosen + [item for item in order if item not in picked]
+
+
 def run(
     texts,
     given,
@@ -125,6 +158,8 @@ def run(
     size = len(texts)
     order = list(range(size))
     random.Random(f"bootstrap-{seed}").shuffle(order)
+    if variant == "stratified":
+        order = stratified_order(texts, order, math.ceil(bootstrap * size))
     calibration = order[: math.ceil(bootstrap * size)]
     # the calibration items' folds as before; with `difference` and `combined` every item has one (the picks are
     # trained on and scored out-of-fold too)
@@ -233,7 +268,7 @@ def main() -> int:
     parser.add_argument("--noise", type=float, default=0.0)
     parser.add_argument("--bootstrap", type=float, default=0.2)
     parser.add_argument("--batch", type=int, default=500)
-    variants = "all, mirrored, extend, difference, combined"
+    variants = "all, mirrored, extend, difference, combined, stratified"
     parser.add_argument("--variants", nargs="+", default=["all", "mirrored"], help=variants)
     parser.add_argument("--extend-confidence", type=float, default=CONFIDENCE, help="the `extend` variant's level")
     parser.add_argument(
