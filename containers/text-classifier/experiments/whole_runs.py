@@ -64,6 +64,7 @@ import argparse
 import math
 import random
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -74,9 +75,11 @@ REPO = HERE.parents[2]
 sys.path[:0] = [str(HERE.parent), str(REPO / "functions"), str(REPO / "functions" / "shared"), str(REPO)]
 
 import select_and_auto_label.logic as search  # noqa: E402
+from create_validation_set.logic import quotas  # noqa: E402
 from round1_search import draw, margins  # noqa: E402  (beside this script)
 
 from local.sample import Dataset, class_names, read_rows  # noqa: E402
+from text_classifier.embedding import default_embedder  # noqa: E402
 from text_classifier.model import Example, train_bundle  # noqa: E402
 from text_classifier.params import parse  # noqa: E402
 
@@ -118,20 +121,14 @@ STRATA = 20
 
 def stratified_order(texts, order: list[int], n: int) -> list[int]:
     """`order` with its first n items replaced by a proportional stratified draw over STRATA k-means clusters of the
-    sentence embeddings (each cluster's share of n rounded by largest remainder, its items taken in `order`'s
-    order): the same self-weighting sample as a simple random one, with the clusters' shares fixed instead of
-    drawn."""
+    sentence embeddings (each cluster's share of n by largest remainder, as the validation set's classes are split;
+    its items taken in `order`'s order): the same self-weighting sample as a simple random one, with the clusters'
+    shares fixed instead of drawn."""
     from sklearn.cluster import KMeans
 
-    from text_classifier.embedding import default_embedder
-
     vectors = default_embedder().embed(list(texts))
-    cluster = KMeans(n_clusters=STRATA, n_init=4, random_state=0).fit_predict(vectors)
-    sizes = np.bincount(cluster, minlength=STRATA)
-    quota = sizes * n / len(texts)
-    take = np.floor(quota).astype(int)
-    for h in np.argsort(-(quota - take))[: n - take.sum()]:
-        take[h] += 1
+    cluster = KMeans(n_clusters=STRATA, n_init=4, random_state=0).fit_predict(vectors).tolist()
+    take = quotas(Counter(cluster), n)
     chosen: list[int] = []
     for item in order:
         if take[cluster[item]] > 0:
