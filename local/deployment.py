@@ -3,8 +3,12 @@ the same Terraform, ASL and Lambda zips as on AWS."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,46 @@ def local_variables(endpoint_url: str, **overrides: Any) -> dict:
     }
 
 
+class StateDirectoryInUse(SystemExit):
+    """Another local deployment holds this state directory. A second `terraform apply` there replaces the first
+    one's stack while it runs (two `make bench` at once: the first failed at its next run with
+    KeyError 'loop_state_machine_arn')."""
+
+
+class StateDirectoryLock:
+    """An exclusive lock on a local deployment's state directory, held from before the embedded AWS starts until
+    it stops. flock, not a pid file: the kernel releases it when its holder exits, however it exits, so a killed
+    run never leaves a stale lock. The file says who holds it, for the error the next one gets."""
+
+    def __init__(self, state_dir: Path):
+        self.path = Path(state_dir) / ".lock"
+        self._file = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")  # noqa: SIM115 - held open for the lock's lifetime, closed by release()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "a process that has not written its name yet"
+            handle.close()
+            raise StateDirectoryInUse(
+                f"{self.path.parent} is in use by another local deployment ({holder}). Two at once in one "
+                "state directory would replace each other's stack: wait for that one to end, or run this one "
+                "from another clone."
+            ) from None
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()}, `{' '.join(sys.argv)}`, since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n")
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing the last descriptor releases the flock
+            self._file = None
+
+
 @dataclass
 class LocalDeployment:
     state_dir: Path = STATE_DIR
@@ -38,10 +82,20 @@ class LocalDeployment:
     aws: EmbeddedAWS | None = None
     outputs: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    _lock: StateDirectoryLock | None = field(default=None, init=False, repr=False)
 
     def __enter__(self) -> LocalDeployment:
-        if not (RUNTIME_SITE / "boto3").is_dir():
-            raise SystemExit(f"{RUNTIME_SITE} is missing: run `make lambda-runtime` (make run does)")
+        self._lock = StateDirectoryLock(self.state_dir)
+        self._lock.acquire()
+        try:
+            if not (RUNTIME_SITE / "boto3").is_dir():
+                raise SystemExit(f"{RUNTIME_SITE} is missing: run `make lambda-runtime` (make run does)")
+            return self._deploy()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _deploy(self) -> LocalDeployment:
         config = {"runtime_site": str(RUNTIME_SITE), "region": REGION}
         if self.workforce:
             config["workforce"] = self.workforce
@@ -62,8 +116,12 @@ class LocalDeployment:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self.aws is not None:
-            self.aws.stop()
+        try:
+            if self.aws is not None:
+                self.aws.stop()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
     def client(self, service: str):
         return self.aws.client(service)
