@@ -43,6 +43,7 @@ module "storage" {
   bucket_name                        = local.bucket_name
   force_destroy                      = var.force_destroy
   kms_key_arn                        = var.kms_key_arn
+  manage_lifecycle                   = var.manage_bucket_lifecycle
   noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
   intermediate_expiration_days       = var.intermediate_expiration_days
   access_log_bucket_name             = var.access_log_bucket_name
@@ -104,6 +105,7 @@ module "lambda" {
   description  = each.value.description
   handler      = local.function_settings[each.key].handler
   zip_path     = local.function_settings[each.key].zip_path
+  code_bucket  = module.storage.bucket_name
   build_info   = local.build_info
   runtime      = var.lambda_runtime
   architecture = var.lambda_architecture

@@ -78,6 +78,12 @@ variable "kms_key_arn" {
   }
 }
 
+variable "manage_bucket_lifecycle" {
+  description = "Give the workflow bucket its lifecycle rules (abort incomplete uploads, expire noncurrent versions and intermediate objects). Off where something else owns the bucket's lifecycle configuration (a bucket has one, and two owners overwrite each other), and in local mode, whose emulator never applies the rules while the provider's consistency checks of them take ~55 s of every apply."
+  type        = bool
+  default     = true
+}
+
 variable "noncurrent_version_expiration_days" {
   description = "Days after which superseded object versions (the bucket is versioned) are deleted."
   type        = number

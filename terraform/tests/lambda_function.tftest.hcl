@@ -11,6 +11,7 @@ variables {
   description  = "A test function."
   handler      = "fixture.handler.lambda_handler"
   zip_path     = "tests/fixtures/handler.zip"
+  code_bucket  = "workflow-bucket"
   build_info   = { python = "3.12", architecture = "x86_64" }
   runtime      = "python3.12"
   architecture = "x86_64"
@@ -43,10 +44,21 @@ run "function" {
       aws_lambda_function.this.architectures == tolist(["x86_64"]) &&
       aws_lambda_function.this.memory_size == 512 &&
       aws_lambda_function.this.timeout == 900 &&
-      aws_lambda_function.this.filename == "tests/fixtures/handler.zip" &&
+      aws_lambda_function.this.filename == null &&
+      aws_lambda_function.this.s3_bucket == "workflow-bucket" &&
+      aws_lambda_function.this.s3_key == "code/lambda/test-fn/${filesha256("tests/fixtures/handler.zip")}.zip" &&
       aws_lambda_function.this.source_code_hash == filebase64sha256("tests/fixtures/handler.zip")
     )
-    error_message = "The function must be deployed from its zip with the given runtime, architecture and size."
+    error_message = "The function must be deployed from its zip, uploaded to S3, with the given runtime, architecture and size."
+  }
+
+  assert {
+    condition = (
+      aws_s3_object.code.bucket == "workflow-bucket" &&
+      aws_s3_object.code.key == aws_lambda_function.this.s3_key &&
+      aws_s3_object.code.source == "tests/fixtures/handler.zip"
+    )
+    error_message = "The zip must be uploaded under code/lambda/<name>/<its SHA-256>.zip, so that a new build is a new object."
   }
 
   assert {

@@ -66,7 +66,7 @@ run "bucket" {
 
   assert {
     condition = {
-      for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule.id => rule.status
+      for rule in aws_s3_bucket_lifecycle_configuration.this[0].rule : rule.id => rule.status
       } == {
       "abort-incomplete-multipart-uploads" = "Enabled"
       "expire-noncurrent-versions"         = "Enabled"
@@ -77,15 +77,15 @@ run "bucket" {
 
   assert {
     condition = (
-      [for r in aws_s3_bucket_lifecycle_configuration.this.rule : r.abort_incomplete_multipart_upload[0].days_after_initiation if r.id == "abort-incomplete-multipart-uploads"][0] == 1 &&
-      [for r in aws_s3_bucket_lifecycle_configuration.this.rule : r.noncurrent_version_expiration[0].noncurrent_days if r.id == "expire-noncurrent-versions"][0] == 30 &&
-      [for r in aws_s3_bucket_lifecycle_configuration.this.rule : r.expiration[0].days if r.id == "expire-intermediate-objects"][0] == 7
+      [for r in aws_s3_bucket_lifecycle_configuration.this[0].rule : r.abort_incomplete_multipart_upload[0].days_after_initiation if r.id == "abort-incomplete-multipart-uploads"][0] == 1 &&
+      [for r in aws_s3_bucket_lifecycle_configuration.this[0].rule : r.noncurrent_version_expiration[0].noncurrent_days if r.id == "expire-noncurrent-versions"][0] == 30 &&
+      [for r in aws_s3_bucket_lifecycle_configuration.this[0].rule : r.expiration[0].days if r.id == "expire-intermediate-objects"][0] == 7
     )
     error_message = "Incomplete uploads are aborted after a day, old versions and intermediates expire after the configured days."
   }
 
   assert {
-    condition = [for r in aws_s3_bucket_lifecycle_configuration.this.rule : r.filter[0].tag[0] if r.id == "expire-intermediate-objects"][0] == {
+    condition = [for r in aws_s3_bucket_lifecycle_configuration.this[0].rule : r.filter[0].tag[0] if r.id == "expire-intermediate-objects"][0] == {
       key   = "intermediate"
       value = "true"
     }
@@ -123,5 +123,22 @@ run "kms_and_logging" {
   assert {
     condition     = aws_s3_bucket_logging.this[0].target_bucket == "central-access-logs" && aws_s3_bucket.this.force_destroy
     error_message = "Access logs go to the given bucket; force_destroy is passed through."
+  }
+}
+
+run "lifecycle_owned_elsewhere" {
+  command = plan
+
+  module {
+    source = "./modules/storage"
+  }
+
+  variables {
+    manage_lifecycle = false
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket_lifecycle_configuration.this) == 0 && aws_s3_bucket_versioning.this.versioning_configuration[0].status == "Enabled"
+    error_message = "With manage_lifecycle = false the bucket gets no lifecycle configuration, and keeps everything else."
   }
 }

@@ -2,6 +2,8 @@
 
 locals {
   zip_exists = fileexists(var.zip_path)
+  # Keyed by the package's SHA-256, like the model's source archive: a new build is a new object.
+  code_key = "code/lambda/${var.name}/${local.zip_exists ? filesha256(var.zip_path) : "missing"}.zip"
   # Lambda's limit is 4 KB for all keys and values together.
   environment_bytes = sum(concat([0], [for k, v in var.environment : length(k) + length(v)]))
 
@@ -62,6 +64,16 @@ resource "aws_cloudwatch_log_group" "this" {
   kms_key_id        = var.kms_key_arn
 }
 
+# The function is deployed from S3, not from `filename`: the AWS provider holds one lock, shared by every
+# function of an apply, around each function created or updated from a local file, and keeps it through its
+# 5-second wait for the function to become active: the twelve functions were created one after another (about
+# a minute of every apply, on AWS as in local mode). From S3 they are created side by side.
+resource "aws_s3_object" "code" {
+  bucket = var.code_bucket
+  key    = local.code_key
+  source = var.zip_path
+}
+
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:The functions call only AWS APIs (S3, SNS, Step Functions); a VPC would add NAT or endpoints and nothing to protect.
   #checkov:skip=CKV_AWS_116:Invoked synchronously by Step Functions, which retries and catches errors; a DLQ only applies to asynchronous invocations.
@@ -71,7 +83,8 @@ resource "aws_lambda_function" "this" {
   description   = var.description
   role          = aws_iam_role.this.arn
 
-  filename         = var.zip_path
+  s3_bucket        = aws_s3_object.code.bucket
+  s3_key           = aws_s3_object.code.key
   source_code_hash = local.zip_exists ? filebase64sha256(var.zip_path) : null
   handler          = var.handler
   runtime          = var.runtime

@@ -24,6 +24,11 @@ variable "zip_path" {
   type        = string
 }
 
+variable "code_bucket" {
+  description = "Bucket the package is uploaded to (under code/lambda/<name>/) and deployed from."
+  type        = string
+}
+
 variable "build_info" {
   description = "Contents of build-info.json next to the zips ({python, architecture}); null when the file is missing."
   type = object({

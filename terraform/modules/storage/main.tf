@@ -67,6 +67,8 @@ resource "aws_s3_bucket_policy" "this" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  count = var.manage_lifecycle ? 1 : 0
+
   bucket = aws_s3_bucket.this.id
 
   rule {

@@ -14,6 +14,12 @@ variable "kms_key_arn" {
   default     = null
 }
 
+variable "manage_lifecycle" {
+  description = "Give the bucket its lifecycle configuration (abort incomplete uploads, expire noncurrent versions and intermediate objects)."
+  type        = bool
+  default     = true
+}
+
 variable "noncurrent_version_expiration_days" {
   description = "Days after which noncurrent object versions are deleted."
   type        = number
