@@ -39,9 +39,11 @@ help: ## List the targets
 
 # --- environment ---------------------------------------------------------------------------------
 
+# --no-compile on every install here: pip byte-compiles every module it installs (torch's included), which took
+# more than half of the dev venv's two minutes; Python compiles what is imported, once, on first import.
 $(VENV)/.installed: requirements/dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.lock
+	$(PIP) install --quiet --disable-pip-version-check --no-compile --require-hashes -r requirements/dev.lock
 	$(PIP) install --quiet --disable-pip-version-check --no-deps --editable .  # the `labeler` command
 	touch $@
 
@@ -148,7 +150,7 @@ $(SKLEARN_IMAGE_VENV)/.done: $(SAGEMAKER_DIR)/image-libraries.txt | $(VENV)/.ins
 	rm -rf $(SKLEARN_IMAGE_VENV)
 	$$($(PY) -c 'from local.embedded_aws.lambda_runtime import resolve_python; print(resolve_python("python$(SKLEARN_IMAGE_PYTHON)"))') \
 	  -m venv $(SKLEARN_IMAGE_VENV)
-	$(SKLEARN_IMAGE_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+	$(SKLEARN_IMAGE_VENV)/bin/pip install --quiet --disable-pip-version-check --no-compile --no-deps --only-binary=:all: \
 	  --require-hashes -r $(SAGEMAKER_DIR)/image-libraries.txt
 	touch $@
 
@@ -198,7 +200,7 @@ tf-test: $(VENV)/.installed build ## terraform fmt/validate/test (mock provider)
 # checkov has its own virtualenv: its dependencies conflict with the project's boto3.
 $(CHECKOV):
 	$(PYTHON) -m venv build/tools/checkov
-	build/tools/checkov/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	build/tools/checkov/bin/pip install --quiet --disable-pip-version-check --no-compile checkov==$(CHECKOV_VERSION)
 
 .PHONY: checkov
 checkov: $(VENV)/.installed $(CHECKOV) ## checkov on terraform/: 0 failed, every skip justified inline

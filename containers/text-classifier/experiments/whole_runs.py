@@ -40,6 +40,10 @@ Variants of the calibration record:
   topic shares removes unlucky record draws (the unlabeled protocol's worst seeds). The record stays self-weighting,
   and the shipped test reads it as a simple random sample, which proportional allocation makes conservative in
   variance, not exact. Measured, not built (docs/efficiency.md, the table of levers).
+- `endgame`: the last human batch split in two. When the pool items left to people fit in one batch (and are more
+  than a quarter of it), people label the less certain half of them and one more round trains on it and certifies
+  again, instead of people labeling them all: whether a model that has seen the hardest items certifies the rest.
+  Measured, not built (docs/efficiency.md, the table of levers).
 
 `--trace N` prints, each round, how many of the calibration record's surest N items (by that round's out-of-fold
 margin) carry a wrong label and how many the model itself gets wrong against the truth: whether the record's wrong
@@ -244,7 +248,10 @@ def run(
             bound = threshold.lower_bound
             extensions += choice is extended
         candidates = sorted((pool_margin[j], pool[j]) for j in range(len(pool)) if pool[j] not in auto)
-        picks = [item for _, item in candidates[:batch]]
+        take = batch
+        if variant == "endgame" and batch // 4 < len(candidates) <= batch:
+            take = math.ceil(len(candidates) / 2)  # the last batch split: one more model sees half of it
+        picks = [item for _, item in candidates[:take]]
         human.update(picks)
         picked.extend(picks)
         if variant == "mirrored" and pool:
@@ -265,7 +272,7 @@ def main() -> int:
     parser.add_argument("--noise", type=float, default=0.0)
     parser.add_argument("--bootstrap", type=float, default=0.2)
     parser.add_argument("--batch", type=int, default=500)
-    variants = "all, mirrored, extend, difference, combined, stratified"
+    variants = "all, mirrored, extend, difference, combined, stratified, endgame"
     parser.add_argument("--variants", nargs="+", default=["all", "mirrored"], help=variants)
     parser.add_argument("--extend-confidence", type=float, default=CONFIDENCE, help="the `extend` variant's level")
     parser.add_argument(
