@@ -66,9 +66,15 @@ class StateDirectoryLock:
                 "state directory would replace each other's stack: wait for that one to end, or run this one "
                 "from another clone."
             ) from None
-        handle.truncate(0)
-        handle.write(f"pid {os.getpid()}, `{' '.join(sys.argv)}`, since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n")
-        handle.flush()
+        try:
+            handle.truncate(0)
+            since = f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
+            handle.write(f"pid {os.getpid()}, `{' '.join(sys.argv)}`, since {since}\n")
+            handle.flush()
+        except BaseException:
+            # (a full disk): close now, or the lock lives as long as the traceback that references the handle
+            handle.close()
+            raise
         self._file = handle
 
     def release(self) -> None:

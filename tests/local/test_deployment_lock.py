@@ -1,6 +1,7 @@
 """One local deployment per state directory: a second `make bench` or `make run` from the same checkout stops
 at once and says who holds it, instead of replacing the first one's stack while it runs."""
 
+import errno
 import subprocess
 import sys
 import textwrap
@@ -73,4 +74,34 @@ def test_a_deployment_that_fails_to_start_releases_its_state_directory(tmp_path,
         pass
     lock = StateDirectoryLock(tmp_path / "state")
     lock.acquire()  # free again
+    lock.release()
+
+
+def test_a_holder_that_cannot_write_its_name_releases_the_lock_at_once(tmp_path, monkeypatch):
+    class FullDisk:
+        """The lock file as a full disk has it: it opens and locks, but nothing can be written into it."""
+
+        def __init__(self, path, mode):
+            self._file = open(path, mode)  # noqa: SIM115 - closed by close()
+
+        def fileno(self):
+            return self._file.fileno()
+
+        def truncate(self, size):
+            return self._file.truncate(size)
+
+        def write(self, _text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self):
+            self._file.close()
+
+    with monkeypatch.context() as patched:
+        patched.setattr(local_deployment, "open", FullDisk, raising=False)
+        with pytest.raises(OSError, match="No space left") as failed:
+            StateDirectoryLock(tmp_path).acquire()
+    # The exception and its traceback are still alive here, as in a caller that reports them: the lock is free anyway.
+    assert failed.value.errno == errno.ENOSPC
+    lock = StateDirectoryLock(tmp_path)
+    lock.acquire()
     lock.release()
