@@ -7,6 +7,7 @@ import fcntl
 import os
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,26 +56,25 @@ class StateDirectoryLock:
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+")  # noqa: SIM115 - held open for the lock's lifetime, closed by release()
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "a process that has not written its name yet"
-            handle.close()
-            raise StateDirectoryInUse(
-                f"{self.path.parent} is in use by another local deployment ({holder}). Two at once in one "
-                "state directory would replace each other's stack: wait for that one to end, or run this one "
-                "from another clone."
-            ) from None
-        try:
+        with ExitStack() as on_failure:
+            # Closed on every way out but success: busy, or unable to write its name (a full disk), a handle left
+            # open would keep the lock for as long as the exception's traceback references it.
+            on_failure.callback(handle.close)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "a process that has not written its name yet"
+                raise StateDirectoryInUse(
+                    f"{self.path.parent} is in use by another local deployment ({holder}). Two at once in one "
+                    "state directory would replace each other's stack: wait for that one to end, or run this one "
+                    "from another clone."
+                ) from None
             handle.truncate(0)
             since = f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
             handle.write(f"pid {os.getpid()}, `{' '.join(sys.argv)}`, since {since}\n")
             handle.flush()
-        except BaseException:
-            # (a full disk): close now, or the lock lives as long as the traceback that references the handle
-            handle.close()
-            raise
+            on_failure.pop_all()
         self._file = handle
 
     def release(self) -> None:
