@@ -39,8 +39,9 @@ help: ## List the targets
 
 # --- environment ---------------------------------------------------------------------------------
 
-# --no-compile on every install here: pip byte-compiles every module it installs (torch's included), which took
-# more than half of the dev venv's two minutes; Python compiles what is imported, once, on first import.
+# --no-compile on every install `make run` and `make test` do (this one, the image's venv, checkov's): pip
+# byte-compiles every module it installs (torch's included), which took more than half of the dev venv's two
+# minutes; Python compiles what is imported, once, on first import.
 $(VENV)/.installed: requirements/dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --disable-pip-version-check --no-compile --require-hashes -r requirements/dev.lock
