@@ -8,6 +8,7 @@ record is kept (the AWS sample replaced whole records and lost user fields).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from labeling_common import progress
@@ -64,6 +65,7 @@ class Merge:
         self.replace_auto = replace_auto  # an adopting round's auto-labels replace every earlier auto-label
         self.calibration = calibration  # a human batch's calibration picks: their labels may replace auto-labels
         self.calibration_labels: list[tuple[int, int]] = []  # (record id, label) of the picks labeled here
+        self.relabeled: Counter[int] = Counter()  # auto-labels people's answers replaced, by the auto-label's class
         self.meta_key = metadata_key(attribute)
         self._entries = iter(entries)
         self.tally = Tally(attribute)
@@ -85,6 +87,8 @@ class Merge:
                 state = label_state(record, self.attribute)
                 if state != UNLABELED and not (state == AUTO and record_id in self.calibration):
                     raise InvalidEvent(f"record {record_id} is already labeled; refusing to relabel it")
+                if state == AUTO:  # a random calibration pick drawn from the auto-labeled set
+                    self.relabeled[record[self.attribute]] += 1
                 record[self.attribute], record[self.meta_key] = self._pending[1], self._pending[2]
                 self.applied += 1
                 if record_id in self.calibration:
@@ -130,6 +134,9 @@ def merged_progress(
             "sent": batch["record_count"],
             "labeled": merge.applied,
             "calibration_items": len(merge.calibration_labels),
+            # the auto-labels in force that people's answers replaced, by class: the report's counts of the set
+            # in force are the certifying round's less these
+            "auto_relabeled": [merge.relabeled[label] for label in range(config["num_classes"])],
             "labeled_manifest_uri": source_uri,
         }
     else:

@@ -326,9 +326,14 @@ def calibration_pays(
     draws: a small early certificate would otherwise stop the batches until the record stalls. On a long record
     a small certificate is what the model and the labels allow (2% wrong labels cap agreement near 98%), and
     batches bought for it only take the strategy's picks. For the same reason they are bought when the record
-    has stalled (`record_has_stalled`). The set in force never shrinks while the pool does, so a run whose
-    certificate once covers half the pool is weighed by price alone from then on."""
-    if pool <= 0:
+    has stalled (`record_has_stalled`). The set in force keeps its share of the pool (the strategy's picks lie
+    outside it, random picks take from it in proportion), so a run whose certificate once covers half the pool
+    is weighed by price alone from then on.
+
+    Never when the set in force and the batch fill the pool (`in_force + extra >= pool`, a small dataset's last
+    batches): a random batch leaves at most `pool - extra` items for any later certificate, no more than the set
+    in force, which the strategy's picks, all outside it, would leave whole."""
+    if pool <= 0 or in_force + extra >= pool:
         return False
     small = in_force == 0 or (2 * in_force < pool and short_record)
     return small or stalled or projected - in_force > extra * in_force / pool

@@ -58,6 +58,7 @@ def test_callback_answers_are_merged_into_a_new_version_keeping_user_fields(star
         "sent": 20,
         "labeled": 15,
         "calibration_items": 0,
+        "auto_relabeled": [0] * config["num_classes"],
         "labeled_manifest_uri": None,
     }
 
@@ -305,6 +306,9 @@ def test_calibration_picks_are_labeled_blind_and_join_the_calibration_set(worksp
     assert merged[25]["category-metadata"]["human-annotated"] == "yes"
     history = workspace.read_json(config["output_uri"] + "working/checkpoint.json")["history"]
     assert history[-1]["calibration_items"] == 2 and history[-1]["labeled"] == 3
+    # pick 25 was auto-labeled, 60 was not: the report's set in force loses one auto-label of 25's class
+    auto_class = records[25]["category"]
+    assert history[-1]["auto_relabeled"] == [int(c == auto_class) for c in range(config["num_classes"])]
 
 
 def test_an_auto_label_is_never_replaced_by_a_human_label_unless_it_is_a_calibration_pick():
@@ -319,4 +323,4 @@ def test_an_auto_label_is_never_replaced_by_a_human_label_unless_it_is_a_calibra
         list(Merge("category", [(0, 2, human, 1)]).apply([dict(r) for r in records]))
     merge = Merge("category", [(1, 2, human, 1)], calibration={1})
     assert [r["category"] for r in merge.apply([dict(r) for r in records])] == [1, 2]
-    assert merge.calibration_labels == [(1, 2)]
+    assert merge.calibration_labels == [(1, 2)] and merge.relabeled == {1: 1}  # its auto-label said class 1

@@ -69,6 +69,18 @@ def test_a_stopped_run_shows_counts_the_last_certified_bound_and_what_people_wer
     assert "≥ 95.12% agree with people's labels" in text and "998" in text
 
 
+def test_a_certificate_whose_auto_labels_all_went_to_people_claims_nothing(run_in_progress):
+    """Random calibration picks can take every auto-label of a small certified set; the bound then speaks of
+    no label, and the status states none (as the report does)."""
+    key = f"{RUN}working/checkpoint.json"
+    saved = run_in_progress.read_json(run_in_progress.uri(key))
+    counts = saved["progress"]["counts"]
+    saved["progress"]["counts"] = {**counts, "human": counts["human"] + counts["auto"], "auto": 0}
+    run_in_progress.put_json(key, saved)
+    found = status.run_status(run_in_progress.s3, boto3.client("stepfunctions"), run_in_progress.uri(RUN))
+    assert found["bound"]["lower_bound"] is None and found["counts"]["auto"] == 0
+
+
 def test_a_failed_run_is_found_through_its_failure_record(run_in_progress):
     run_in_progress.put_json(
         f"{RUN}failures/run-7.json",

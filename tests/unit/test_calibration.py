@@ -482,6 +482,12 @@ def test_a_record_just_short_of_evidence_is_projected_to_certify_when_longer(see
         (4100, 0, 500, 8000, False, False),  # half the pool or more: weighed by price alone
         (1200, 0, 500, 8000, True, True),  # a record gone bad: the projection, at its own rates, cannot see past it
         (6000, 0, 500, 0, True, False),
+        # the set in force and the batch fill the pool (800 items, batches of 100): random picks would leave at
+        # most 40 items for any later certificate, the strategy's picks all 47 in force; stalled or not
+        (47, 0, 100, 140, False, False),
+        (47, 140, 100, 140, True, False),
+        (0, 0, 140, 140, False, False),  # the batch takes the whole pool either way
+        (80, 0, 100, 240, False, True),  # 60 items would be left beyond the 80 in force: still worth a longer record
     ],
 )
 def test_random_calibration_labels_pay_when_the_projected_gain_exceeds_their_price_or_the_record_stalls(

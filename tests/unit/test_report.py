@@ -150,6 +150,34 @@ def test_a_round_that_adopts_its_certificate_replaces_the_claim_and_the_auto_lab
     assert found["auto_label_accuracy"]["lower_bound"] is None and report.per_class(found)[0]["auto_labeled"] == 0
 
 
+def built(history: list[dict], auto: int, summaries: dict = SUMMARIES) -> dict:
+    progress = {**PROGRESS, "counts": {**PROGRESS["counts"], "auto": auto}}
+    return report.build(CONFIG, progress, history, summaries, execution={}, final_manifest_uri=None,
+                        created_at=None, finished_at=None)  # fmt: skip
+
+
+def test_random_calibration_picks_take_their_auto_labels_from_the_set_in_force():
+    """A random calibration batch is drawn from the whole pool, auto-labels included, and people's answers replace
+    those: the timeline and the per-class counts of the set in force lose them (a later adopting round's own
+    counts stand); once none is left, as on a small dataset whose batches are all random, the report claims
+    nothing, whatever certificate stands."""
+    took = lambda per_class: [*HISTORY[:2], {**HISTORY[2], "auto_relabeled": per_class}, HISTORY[3]]  # noqa: E731
+    found = built(took([30, 10]), auto=360)
+    assert [p["auto"] for p in report.timeline(found)] == [0, 400, 360, 360]
+    assert [c["auto_labeled"] for c in report.per_class(found)] == [270, 90]
+    assert found["auto_label_accuracy"]["lower_bound"] == 0.951
+    assert [c["auto_labeled"] for c in report.per_class(built(took([30, 10]), 500, REPLACED))] == [350, 150]
+    emptied = built(took([300, 100]), auto=0)
+    assert (
+        emptied["auto_label_accuracy"]["lower_bound"] is None
+        and emptied["auto_label_accuracy"]["validation_items"] == 0
+    )
+    assert [c["auto_labeled"] for c in report.per_class(emptied)] == [0, 0] and report.most_missed(emptied) is None
+    assert dict(parsed(report.render_html(emptied)).tables["summary"])["certified agreement of the auto-labels"] == (
+        "none certified"
+    )
+
+
 def test_the_timeline_adds_each_batch_and_round_in_step_order():
     points = report.timeline(document(finished=True))
     assert [(p["label"], p["human"], p["auto"], p["bound"], p["observed"]) for p in points] == [

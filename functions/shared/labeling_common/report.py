@@ -42,7 +42,9 @@ def build(
     start = next((entry for entry in history if entry["kind"] == "bootstrap"), None)
     labels_bought = sum(batch["labeled"] for batch in batches)
     in_force = certificate_in_force(rounds)
-    calibration = in_force["calibration"] if in_force else None
+    # the claim speaks of the auto-labels in the manifest; random calibration picks can hand every one of a small
+    # certified set to people, and a bound on no label is no claim
+    calibration = in_force["calibration"] if in_force and counts["auto"] else None
     return {
         "execution": execution,
         "input_manifest": config["input_manifest_uri"],
@@ -89,11 +91,13 @@ def per_class(document: dict) -> list[dict]:
     rounds = document["rounds"]
     if not rounds:
         return []
-    source = certificate_in_force(rounds) or rounds[-1]  # without a certificate: its zeros
+    in_force = certificate_in_force(rounds)
+    source = in_force or rounds[-1]  # without a certificate: its zeros
+    relabeled = relabeled_since(document["human_batches"], in_force["step"]) if in_force else {}
     return [
         {
             "class": entry["class"],
-            "auto_labeled": entry["auto_labeled"],
+            "auto_labeled": entry["auto_labeled"] - relabeled.get(index, 0),
             "validation_items": entry["validation_items"],
             "validation_correct": entry["validation_correct"],
             "agreement": entry["validation_correct"] / entry["validation_items"] if entry["validation_items"] else None,
@@ -102,8 +106,19 @@ def per_class(document: dict) -> list[dict]:
             if entry.get("validation_labeled")
             else None,
         }
-        for entry in source["per_class"]
+        for index, entry in enumerate(source["per_class"])
     ]
+
+
+def relabeled_since(batches: list[dict], step: int) -> dict[int, int]:
+    """Auto-labels that human batches after `step` replaced (random calibration picks), by class index.
+    Batches recorded before the count was kept replaced none as far as the report knows."""
+    relabeled: dict[int, int] = {}
+    for batch in batches:
+        if batch["step"] > step:
+            for index, count in enumerate(batch.get("auto_relabeled") or ()):
+                relabeled[index] = relabeled.get(index, 0) + count
+    return relabeled
 
 
 def most_missed(document: dict) -> dict | None:
@@ -138,7 +153,8 @@ def _class_limit_note(document: dict) -> str:
 
 def timeline(document: dict) -> list[dict]:
     """Human and auto labels after the input, every human batch and every round (a round that adopts its
-    certificate replaces the auto-labels; one that does not keeps them)."""
+    certificate replaces the auto-labels; one that does not keeps them; a batch's random calibration picks take
+    theirs from the set)."""
     start = document.get("initial_counts") or {"human": 0, "auto": 0}
     human, auto = start["human"], start["auto"]
     points = [{"label": "input", "human": human, "auto": auto, "bound": None, "observed": None}]
@@ -146,6 +162,7 @@ def timeline(document: dict) -> list[dict]:
     for kind, item in sorted(events, key=lambda event: event[1]["step"]):
         if kind == "batch":
             human += item["labeled"]
+            auto -= sum(item.get("auto_relabeled") or ())  # its random calibration picks took these from the set
             points.append(
                 {"label": f"humans {item['step']}", "human": human, "auto": auto, "bound": None, "observed": None}
             )
