@@ -160,8 +160,7 @@ def _running(s3: Any, sfn: Any, output_uri: str, saved: dict, lock: dict | None)
     counts = progress["counts"]
     arn, failed = _last_execution(s3, output_uri, lock)
     execution = _execution(sfn, arn)
-    # as in the report: a certificate whose auto-labels all went to people (random calibration picks) claims nothing
-    last = _certificate_in_force(s3, progress, history) if counts["auto"] else None
+    last = report.claim_of(_certificate_in_force(s3, progress, history), counts)
     bought = sum(entry.get("labeled", 0) for entry in history if entry["kind"] == "human_batch")
     cost_per_label = (execution or {}).get("cost_per_label")
     if cost_per_label is None:

@@ -42,9 +42,7 @@ def build(
     start = next((entry for entry in history if entry["kind"] == "bootstrap"), None)
     labels_bought = sum(batch["labeled"] for batch in batches)
     in_force = certificate_in_force(rounds)
-    # the claim speaks of the auto-labels in the manifest; random calibration picks can hand every one of a small
-    # certified set to people, and a bound on no label is no claim
-    calibration = in_force["calibration"] if in_force and counts["auto"] else None
+    calibration = claim_of(in_force["calibration"] if in_force else None, counts)
     return {
         "execution": execution,
         "input_manifest": config["input_manifest_uri"],
@@ -81,6 +79,13 @@ def certificate_in_force(rounds: list[dict]) -> dict | None:
     auto-labels replace the earlier ones), or None."""
     by_number = {r["round"]: r for r in rounds}
     return by_number.get(rounds[-1]["certificate_round"]) if rounds else None
+
+
+def claim_of(calibration: dict | None, counts: dict) -> dict | None:
+    """The calibration record the run's claim rests on: the certificate in force's, while auto-labels remain.
+    The claim speaks of the auto-labels in the manifest; random calibration picks can hand every one of a small
+    certified set to people, and a bound on no label is no claim."""
+    return calibration if counts["auto"] else None
 
 
 def per_class(document: dict) -> list[dict]:
