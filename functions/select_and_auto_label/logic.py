@@ -315,28 +315,38 @@ def record_has_stalled(stalled_rounds: int, fresh_covered: int, in_force: int) -
 def calibration_pays(
     in_force: int, projected: int, extra: int, pool: int, stalled: bool = False, short_record: bool = True
 ) -> bool:
-    """Whether `extra` random calibration labels are worth their price. They are drawn from the whole pool,
-    so each lands on an auto-labeled item — a label people would not otherwise have given — with probability
-    in_force / pool; the rest land on items people label anyway. They pay when the certificate the longer
-    record is expected to give (`projected` pool items) exceeds the set in force by more than that price; and
-    always while nothing is in force (they cost nothing), or while the set in force covers less than half the
-    pool and the record is `short_record` (`certification.long_record_items`: shorter than the record on which
-    every chain of the search starts). There they cost under half their number, and the projection, which keeps
-    the record's rates, cannot see that an unlucky short record's excess of wrong labels is diluted by fresh
-    draws: a small early certificate would otherwise stop the batches until the record stalls. On a long record
-    a small certificate is what the model and the labels allow (2% wrong labels cap agreement near 98%), and
-    batches bought for it only take the strategy's picks. For the same reason they are bought when the record
-    has stalled (`record_has_stalled`). The set in force keeps its share of the pool (the strategy's picks lie
-    outside it, random picks take from it in proportion), so a run whose certificate once covers half the pool
-    is weighed by price alone from then on.
+    """Whether a random calibration batch of `extra` labels, drawn from the whole pool, is worth its price.
+    Each rule weighs it on the pool the batch leaves (`pool - extra`): the strategy's picks, all outside the
+    set in force, leave that set whole, while a random batch takes its share of it (each label lands on an
+    auto-labeled item, one people would not otherwise label, with probability in_force / pool) and the same
+    share of any certificate it buys. The batch pays
 
-    Never when the set in force and the batch fill the pool (`in_force + extra >= pool`, a small dataset's last
-    batches): a random batch leaves at most `pool - extra` items for any later certificate, no more than the set
-    in force, which the strategy's picks, all outside it, would leave whole."""
+    - when the certificate a record longer by the batch is expected to give (`projected` pool items, at the
+      record's rates: `projected_record`), less the batch's share of it, exceeds the set in force:
+      projected · (pool − extra) / pool > in_force. To first order that is projected − in_force > the price,
+      but a batch that is a large part of the pool (a small dataset's late rounds) takes as large a part of
+      the certificate it buys;
+    - while nothing is in force: it costs nothing;
+    - while the set in force covers less than half of the pool the batch leaves and the record is
+      `short_record` (`certification.long_record_items`: shorter than the record on which every chain of the
+      search starts). The batch then costs under half its size, and the projection, which keeps the record's
+      rates, cannot see that fresh draws dilute an unlucky short record's excess of wrong labels: a small early
+      certificate would otherwise stop the batches until the record stalls. Half of what the batch leaves, not
+      of the pool: a later certificate grows only into the items beyond the set in force, and where that room
+      was smaller than the set (3,000 items in batches of 500, the late rounds) every batch measured took more
+      auto-labels than the longer record won back. On a long record a small certificate is what the model and
+      the labels allow (2% wrong labels cap agreement near 98%), and batches bought for it only take the
+      strategy's picks;
+    - when the record has stalled (`record_has_stalled`), which the projection cannot see past either.
+
+    Never when the set in force and the batch fill the pool (`in_force + extra >= pool`): a random batch would
+    leave at most `pool - extra` items for any later certificate, no more than the set in force. The set in force
+    keeps its share of the pool as the picks take the rest, so a run whose certificate once covers half of what
+    a batch leaves is weighed by the projection alone from then on."""
     if pool <= 0 or in_force + extra >= pool:
         return False
-    small = in_force == 0 or (2 * in_force < pool and short_record)
-    return small or stalled or projected - in_force > extra * in_force / pool
+    small = in_force == 0 or (2 * in_force < pool - extra and short_record)
+    return small or stalled or projected * (pool - extra) > in_force * pool
 
 
 def passes(score: float, threshold: Threshold, method: str) -> bool:

@@ -473,8 +473,9 @@ def test_a_record_just_short_of_evidence_is_projected_to_certify_when_longer(see
         (0, 1, 500, 8000, False, True),
         # free, though the projection expects nothing: fresh draws dilute an unlucky record
         (0, 0, 500, 8000, False, True),
-        (4000, 4200, 500, 8000, False, False),  # 200 more items for 250 auto-labels given up
-        (4000, 4300, 500, 8000, False, True),
+        # the batch takes its share of the certificate it buys too: 4,200 · 7,500 / 8,000 = 3,938 < 4,000 in force
+        (4000, 4200, 500, 8000, False, False),
+        (4000, 4300, 500, 8000, False, True),  # 4,031 > 4,000
         (6000, 6000, 500, 8000, False, False),
         (0, 10, 500, 0, False, False),  # no pool, nothing to pay for
         # a small certificate in force: the labels cost under half their number, and its record may be unlucky
@@ -487,13 +488,33 @@ def test_a_record_just_short_of_evidence_is_projected_to_certify_when_longer(see
         (47, 0, 100, 140, False, False),
         (47, 140, 100, 140, True, False),
         (0, 0, 140, 140, False, False),  # the batch takes the whole pool either way
-        (80, 0, 100, 240, False, True),  # 60 items would be left beyond the 80 in force: still worth a longer record
+        (60, 0, 100, 240, False, True),  # 80 items would be left beyond the 60 in force: room to grow into
+        # a small dataset's last batches (3,000 items, 2% wrong labels, batches of 500): under half the pool, but
+        # the batch would leave fewer items beyond the set than the set itself; each measured took more
+        # auto-labels (264 of 699, 172 of 321) than the longer record won back
+        (699, 708, 500, 1400, False, False),
+        (321, 0, 500, 900, False, False),
+        (80, 0, 100, 240, False, False),
+        (199, 0, 500, 900, False, True),  # 201 left beyond the 199: still worth a longer record
     ],
 )
 def test_random_calibration_labels_pay_when_the_projected_gain_exceeds_their_price_or_the_record_stalls(
     in_force, projected, extra, pool, stalled, pays
 ):
     assert calibration_pays(in_force, projected, extra, pool, stalled) is pays
+
+
+@pytest.mark.parametrize(
+    "in_force,projected,pays",
+    [
+        # 3,000 items, 2% wrong labels, round 4 (pool 900, batches of 500): 510 items projected, but the batch
+        # would take 283 of them as well as 134 of the 242 in force (bought, the next round certified 233)
+        (242, 510, False),
+        (242, 600, True),  # 600 · 400 / 900 = 267 > 242
+    ],
+)
+def test_a_batch_that_is_a_large_part_of_the_pool_takes_its_share_of_the_certificate_it_buys(in_force, projected, pays):
+    assert calibration_pays(in_force, projected, 500, 900, short_record=False) is pays
 
 
 @pytest.mark.parametrize(
