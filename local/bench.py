@@ -63,6 +63,7 @@ def run_one(deployment, dataset, args, strategy: str, seed: int) -> dict:
         workers_per_item=args.workers_per_item,
         human_batch_size=round(args.size * batch_share) if batch_share else args.human_batch_size,
         target_accuracy=args.target_accuracy,
+        confidence_level=args.confidence_level,
         max_class_miss_rate=args.max_class_miss_rate,
         bootstrap_fraction=args.bootstrap_fraction,
         timeout_seconds=args.timeout,
@@ -133,6 +134,8 @@ def summarise(rows: list[dict], dataset: Dataset, args: argparse.Namespace, stra
         "model_preset": args.model_preset,
         "cross_fit_folds": args.cross_fit_folds,
         "label_noise": args.label_noise,
+        "target_accuracy": args.target_accuracy,
+        "confidence_level": args.confidence_level,
         "seeds": len(mine),
         "strategy": strategy,
         "worst_human_fraction": round(max(r["human_fraction"] for r in mine), 4),
@@ -217,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         "--strategy", default=DEFAULTS["QueryStrategy"], help=f"comma-separated, from {', '.join(STRATEGIES)}"
     )
     labeling_request.add_setting_options(
-        p, ("human_batch_size", "target_accuracy", "max_class_miss_rate", "bootstrap_fraction"), with_defaults=True
+        p,
+        ("human_batch_size", "target_accuracy", "confidence_level", "max_class_miss_rate", "bootstrap_fraction"),
+        with_defaults=True,
     )
     p.add_argument(
         "--protocol",

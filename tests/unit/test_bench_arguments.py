@@ -30,7 +30,7 @@ def test_a_class_share_needs_one_class_against_the_rest_and_a_share_below_one(ca
     assert exited.value.code == 2 and "--class-share needs --one-vs-rest" in capsys.readouterr().err
 
 
-def test_the_per_class_limit_and_the_class_share_reach_the_run(monkeypatch, tmp_path):
+def test_the_per_class_limit_the_confidence_level_and_the_class_share_reach_the_run(monkeypatch, tmp_path):
     import dataclasses
 
     from local import bench
@@ -46,13 +46,15 @@ def test_the_per_class_limit_and_the_class_share_reach_the_run(monkeypatch, tmp_
     monkeypatch.setattr(bench.runner, "start", start)
     args = argparse.Namespace(
         size=500, protocol="unlabeled", label_noise=0.0, worker_accuracy=1.0, workers_per_item=1,
-        human_batch_size=50, target_accuracy=0.95, max_class_miss_rate=0.1, bootstrap_fraction=0.2, timeout=60,
+        human_batch_size=50, target_accuracy=0.95, confidence_level=0.99, max_class_miss_rate=0.1,
+        bootstrap_fraction=0.2, timeout=60,
     )  # fmt: skip
     rare = dataclasses.replace(Dataset.bundled(), one_vs_rest="m", class_share=0.02)
     with pytest.raises(RuntimeError, match="stop before running"):
         bench.run_one(None, rare, args, "margin", 0)
     assert started["options"].max_class_miss_rate == 0.1
     assert started["options"].active_learning_options()["max_class_miss_rate"] == 0.1
+    assert started["options"].active_learning_options()["confidence_level"] == 0.99
     assert sum(label == 0 for label in started["sample"].truth.values()) == 10  # 2% of 500
 
 
