@@ -1,7 +1,6 @@
 """SelectAndAutoLabel Lambda: the round's threshold, auto-labels and next human batch (pipeline.py), fed with
-streaming passes over the transform output (a third one, counting, when a certificate is in force) and, when
-the round keeps the auto-labels in force, one over the working manifest; everything it writes goes under the
-round's folder."""
+two streaming passes over the transform output and, when the round keeps the auto-labels in force, one over
+the working manifest; everything it writes goes under the round's folder."""
 
 from __future__ import annotations
 
@@ -33,7 +32,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     selection = RoundSelection.start(event, categories, validation)
     selection.check_output(_predictions(inference["output_uri"], categories), state["counts"]["total"], inference)
     if selection.needs_weighing:
-        selection.weigh(_predictions(inference["output_uri"], categories, validate=False))
+        selection.weigh()
     if selection.keeps:
         records = s3io.iter_records(state["working_manifest_uri"])
         attribute = config["label_attribute"]

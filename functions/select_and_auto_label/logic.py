@@ -33,7 +33,7 @@ from labeling_common.certification import ENTRY_POINTS, EntryPoint, chain_starts
 from labeling_common.errors import InvalidInferenceOutput
 from labeling_common.labels import LabelCategories
 from labeling_common.manifest import RECORD_ID_KEY
-from labeling_common.stats import clopper_pearson_lower, clopper_pearson_reaches
+from labeling_common.stats import clopper_pearson_lower, clopper_pearson_reaches, pool_agreement_reaches
 
 # Thresholds tested per round (the hypotheses of the fallback procedure): every 0.5% of the items. More tests
 # cost no budget (only entries carry a share), and a coarser grid stops short of the loosest passing threshold.
@@ -179,11 +179,25 @@ def spread_positions(scores: list[float], first: int, points: int) -> list[int]:
     return positions
 
 
+def counts_at_least(values: Iterable[float], thresholds: list[float]) -> list[int]:
+    """How many `values` are >= each of `thresholds` (highest first), in one pass over the values."""
+    ascending = thresholds[::-1]
+    reached = [0] * (len(ascending) + 1)  # reached[i]: values >= exactly the i lowest thresholds
+    for value in values:
+        reached[bisect.bisect_right(ascending, value)] += 1
+    at_least, running = [], 0
+    for i in range(len(ascending), 0, -1):  # highest threshold first
+        running += reached[i]
+        at_least.append(running)
+    return at_least
+
+
 def calibrate(
     scored: list[tuple[float, bool]] | list[tuple[float, bool, int]],
     target: float,
     confidence: float,
     *,
+    pool: Iterable[float] | None = None,
     max_class_miss_rate: float = 1.0,
     entries: tuple[EntryPoint, ...] = ENTRY_POINTS,
     points: int = SEARCH_POINTS,
@@ -192,9 +206,13 @@ def calibrate(
     which no class loses more than that share of its items to auto-labels of another class).
 
     `scored`: (score, correct) of every validation item, or (score, correct, label) with the class people gave
-    it, which `max_class_miss_rate` < 1 needs. Hypothesis j, strictest first at the positions of
-    `search_plan`: "the accuracy of the items scoring >= t_j is below target", tested with
-    the one-sided Clopper-Pearson bound. The tests follow the fallback procedure (Wiens 2003; a graphical
+    it, which `max_class_miss_rate` < 1 needs. `pool`: the score of every pool item. Hypothesis j, strictest
+    first at the positions of `search_plan`: "the agreement of the pool items scoring >= t_j is below target",
+    the share of the very items that would be auto-labeled, tested exactly on the finite pool
+    (`stats.pool_agreement_reaches`: the record's items and the pool's above t_j are a random split). Without
+    `pool` (experiments), "the accuracy of items like these scoring >= t_j is below target", tested with the
+    one-sided Clopper-Pearson bound: the rate of an unlimited population, from which a pool of a few hundred
+    items strays by a point or more. The tests follow the fallback procedure (Wiens 2003; a graphical
     procedure in the sense of Bretz et al. 2009), which controls the family-wise error at 1 - `confidence`
     under any dependence between the tests: hypothesis j is tested at its initial weight plus, when
     hypothesis j-1 was rejected, the level j-1 was tested at. So a chain of rejections carries its budget
@@ -221,11 +239,18 @@ def calibrate(
     for item in ordered:
         correct_before.append(correct_before[-1] + item[1])
     keeps_classes = _class_limit(ordered, plan.positions, max_class_miss_rate) if max_class_miss_rate < 1.0 else None
+    if pool is not None:
+        pool_above = dict(
+            zip(plan.positions, counts_at_least(pool, [scores[p - 1] for p in plan.positions]), strict=True)
+        )
+
+    def reaches(position: int, level: float) -> bool:
+        if pool is None:
+            return clopper_pearson_reaches(correct_before[position], position, 1.0 - level, target)
+        return pool_agreement_reaches(correct_before[position], position, pool_above[position], 1.0 - level, target)
 
     def rejects(position: int, level: float) -> bool:
-        return clopper_pearson_reaches(correct_before[position], position, 1.0 - level, target) and (
-            keeps_classes is None or keeps_classes(position, level)
-        )
+        return reaches(position, level) and (keeps_classes is None or keeps_classes(position, level))
 
     n = loosest_rejected(plan, rejects)
     if n is None:
@@ -355,13 +380,14 @@ def passes(score: float, threshold: Threshold, method: str) -> bool:
     return score > threshold.value if method == "margin_threshold" else score >= threshold.value
 
 
-def choose_threshold(config: dict, scored: list[tuple[float, bool, int]]) -> Threshold:
-    """`scored`: (score, correct, the class people gave) of every validation item."""
+def choose_threshold(config: dict, scored: list[tuple[float, bool, int]], pool: Iterable[float]) -> Threshold:
+    """`scored`: (score, correct, the class people gave) of every validation item; `pool`: every pool item's score."""
     if config["auto_label_method"] == "calibrated":
         return calibrate(
             scored,
             config["target_accuracy"],
             config["confidence_level"],
+            pool=pool,
             max_class_miss_rate=config["max_class_miss_rate"],
         )
     return fixed_margin(scored, config["margin_threshold"], config["confidence_level"])

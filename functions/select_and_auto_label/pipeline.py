@@ -2,15 +2,15 @@
 the transform output through it twice and writes what it returns.
 
 1. `check_output` (pass 1): every line valid, every input record exactly once, pool and validation counts as
-   PrepareInference wrote them; the validation items' predictions are kept (a small set). Then the round's
-   fresh certificate, from every validation item (`logic.choose_threshold`).
+   PrepareInference wrote them; the validation items' predictions are kept (a small set), and every pool
+   item's score (8 bytes an item: the certificate is about the pool's own items, so its test counts them).
+   Then the round's fresh certificate, from every validation item and those counts (`logic.choose_threshold`).
 2. `weigh` (only when a certificate is already in force): the fresh one replaces it only if it covers at
    least as many pool items, so a round whose model or validation record is worse never shrinks the set;
    otherwise `keep` marks the items in force, which then stay as they are.
 3. `split_pool`: an auto-label for each pool item at or above the threshold, handed to a writer as it comes;
    every other pool item not kept is offered to the query strategy's bounded heap. Every pool item is also
-   a candidate for a random calibration batch, and is counted against the certificate a longer calibration
-   record is expected to give (`logic.projected_record`).
+   a candidate for a random calibration batch.
 4. `selection`, `calibration` and `summary`: the next human batch (random calibration picks first when they
    pay, `logic.calibration_pays`; then the strategy's picks, with its final choice, which may read texts),
    the round's calibration record (its audit trail) and the round's record.
@@ -18,6 +18,7 @@ the transform output through it twice and writes what it returns.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -58,7 +59,7 @@ class RoundSelection:
     batch_size: int  # the next human batch, within the human-label budget
     created: datetime
     validation_predictions: dict[int, Prediction] = field(default_factory=dict)
-    pool_count: int = 0
+    pool_scores: array = field(default_factory=lambda: array("d"))  # every pool item's score, in stream order
     auto_per_class: list[int] = field(default_factory=list)
     threshold: Threshold | None = None
     kept: bytearray | None = None  # by record id: 1 for an auto-label that stays (the round adopts nothing)
@@ -103,7 +104,7 @@ class RoundSelection:
             if record_id in self.validation:
                 self.validation_predictions[record_id] = prediction
             else:
-                self.pool_count += 1
+                self.pool_scores.append(prediction.score)
         found = (self.pool_count, len(self.validation_predictions))
         if found != (expected["pool_count"], expected["validation_count"]):
             raise InvalidInferenceOutput(
@@ -114,12 +115,22 @@ class RoundSelection:
             (p.score, p.predicted == self.validation[rid], self.validation[rid])
             for rid, p in self.validation_predictions.items()
         ]
-        self.threshold = choose_threshold(self.config, scored)
+        self.threshold = choose_threshold(self.config, scored, self.pool_scores)
         room = self.calibration_room
         if room > 0:
-            self.projected = choose_threshold(self.config, projected_record(scored, room))
+            self.projected = choose_threshold(self.config, projected_record(scored, room), self.pool_scores)
+            self.projected_covered = self.covered(self.projected)
             self.random_picks = TopK(room)
         return self.threshold
+
+    @property
+    def pool_count(self) -> int:
+        return len(self.pool_scores)
+
+    def covered(self, threshold: Threshold) -> int:
+        """Pool items a threshold would auto-label."""
+        method = self.config["auto_label_method"]
+        return sum(1 for score in self.pool_scores if passes(score, threshold, method))
 
     @property
     def calibration_room(self) -> int:
@@ -136,12 +147,9 @@ class RoundSelection:
         """A fresh certificate competes with the one in force (`weigh` needs a pass over the pool)."""
         return self.threshold.value is not None and self.certificate_round is not None and self.auto_in_force > 0
 
-    def weigh(self, predictions: Iterable[Prediction]) -> None:
+    def weigh(self) -> None:
         """Keep the certificate in force unless the fresh one covers at least as many pool items."""
-        method = self.config["auto_label_method"]
-        covered = sum(
-            1 for p in predictions if p.record_id not in self.validation and passes(p.score, self.threshold, method)
-        )
+        covered = self.covered(self.threshold)
         if not replaces(covered, self.auto_in_force):
             fresh = self.threshold
             self.declined = {"threshold": fresh.value, "lower_bound": fresh.lower_bound, "pool_items": covered}
@@ -168,14 +176,13 @@ class RoundSelection:
     def split_pool(self, predictions: Iterable[Prediction], write_auto_label: Callable[[dict], None]) -> None:
         attribute = self.config["label_attribute"]
         meta_key = metadata_key(attribute)
-        method, draw = self.config["auto_label_method"], f"calibration-{self.round_number}"
+        draw = f"calibration-{self.round_number}"
         for prediction in predictions:
             record_id = prediction.record_id
             if record_id in self.validation:
                 continue
             if self.random_picks is not None:  # every pool item, auto-labeled or not: the picks stand for the pool
                 self.random_picks.offer(-seeded_hash(self.config["seed"], draw, record_id), record_id)
-                self.projected_covered += passes(prediction.score, self.projected, method)
             if self.kept and self.kept[prediction.record_id]:
                 continue
             if passes(prediction.score, self.threshold, self.config["auto_label_method"]):
