@@ -20,7 +20,7 @@ EXPERIMENTS = CONTAINER / "experiments"
 
 # script, arguments, a line the output must hold
 RUNS = [
-    ("round1_search.py", "--noise 0 --seeds 1 --size 800 --searches shipped", "| 0% | shipped |"),
+    ("round1_search.py", "--noise 0 --seeds 1 --size 800 --searches shipped rate", "| 0% | rate |"),
     (
         "whole_runs.py",
         # batches of 600 on 1,500 items: every variant's rounds in ~20 s (the last batch split by `endgame`)

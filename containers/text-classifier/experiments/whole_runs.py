@@ -197,11 +197,11 @@ def run(
             pool_fold = margins(bundle.predict_proba([texts[i] for i in pool], [fold[i] for i in pool]))
             value = difference_threshold(scored, pick_scored, pool_fold, size, each)
             if variant == "combined":
-                shipped = search.calibrate(scored, TARGET, each).value
+                shipped = search.calibrate(scored, TARGET, each, pool=pool_margin.tolist()).value
                 value = min((v for v in (value, shipped) if v is not None), default=None)
             threshold = search.NO_THRESHOLD if value is None else search.Threshold(value, 0, 0, TARGET, None)
         else:
-            threshold = search.calibrate(scored, TARGET, CONFIDENCE)
+            threshold = search.calibrate(scored, TARGET, CONFIDENCE, pool=pool_margin.tolist())
         if trace:
             surest = sorted(record, key=lambda i: -cal_margin[i])[:trace]
             wrong, errors = sum(given[i] != truth[i] for i in surest), sum(cal_label[i] != truth[i] for i in surest)
