@@ -108,10 +108,12 @@ NO_THRESHOLD = Threshold(None, 0, 0, None, None)
 @dataclass(frozen=True)
 class SearchPlan:
     """The hypotheses of one round's threshold search and their initial shares of the error budget.
-    positions[j]: how many of the remaining validation items (highest scores first) threshold j keeps."""
+    positions[j]: how many of the remaining validation items (highest scores first) threshold j keeps;
+    pool_items[j]: how many pool items it would auto-label (None: the search tests the rate, not the pool)."""
 
     positions: tuple[int, ...]
     weights: tuple[float, ...]
+    pool_items: tuple[int, ...] | None = None
 
 
 def search_plan(
@@ -119,6 +121,7 @@ def search_plan(
     target: float,
     confidence: float,
     *,
+    pool: Iterable[float] | None = None,
     entries: tuple[EntryPoint, ...] = ENTRY_POINTS,
     points: int = SEARCH_POINTS,
 ) -> SearchPlan:
@@ -128,20 +131,61 @@ def search_plan(
     The budget 1 - `confidence` is split over `entries`: each entry's share sits at the first position whose
     count lets a record with that entry's share of the tolerated error rate (1 - target) certify
     the target at the entry's share of the budget (shares of entries that cannot start within the items
-    there are go to those that can). `entries` and `points` are parameters for experiments that compare
-    searches (containers/text-classifier/experiments/round1_search.py); the workflow uses the defaults."""
+    there are go to those that can). With `pool` (every pool item's score), "certify" is the finite-pool test
+    against the pool items each position would auto-label, which asks for more items where few pool items lie
+    above a threshold: an entry placed by the rate's count alone would fail there by construction (a flawless
+    chain at 96 items needs about 105 against a pool four times the record). `entries` and `points` are
+    parameters for experiments that compare searches (containers/text-classifier/experiments/round1_search.py);
+    the workflow uses the defaults."""
     m = len(scores)
     if m == 0:
-        return SearchPlan((), ())
+        return SearchPlan((), (), () if pool is not None else None)
     budget = 1.0 - confidence
     usable, counts = _entry_counts(list(entries), m, target, confidence)
     starts = [min(m, count) for count in counts]
     positions = spread_positions(scores, min(starts), points)
+    first = [bisect.bisect_left(positions, start) for start in starts]
+    pool_items = None
+    if pool is not None:
+        pool_items = tuple(counts_at_least(pool, [scores[position - 1] for position in positions]))
+        first = _pool_entry_indices(usable, first, positions, pool_items, target, budget) or first
     weights = [0.0] * len(positions)
-    total = sum(entry.budget_share for entry in usable)
-    for entry, start in zip(usable, starts, strict=True):
-        weights[bisect.bisect_left(positions, start)] += entry.budget_share / total * budget
-    return SearchPlan(tuple(positions), tuple(weights))
+    placed = [(entry, index) for entry, index in zip(usable, first, strict=True) if index is not None]
+    total = sum(entry.budget_share for entry, _ in placed)
+    for entry, index in placed:
+        weights[index] += entry.budget_share / total * budget
+    return SearchPlan(tuple(positions), tuple(weights), pool_items)
+
+
+def _pool_entry_indices(
+    entries: list[EntryPoint],
+    rate_first: list[int],
+    positions: list[int],
+    pool_items: tuple[int, ...],
+    target: float,
+    budget: float,
+) -> list[int | None] | None:
+    """For each entry, the first position (from where the rate's test would start it) at which a record with
+    the entry's share of the tolerated errors passes the finite-pool test at the entry's share of the budget;
+    None for an entry that passes nowhere, whose share goes to the others (pro rata; their starts are then
+    found again). None when no entry passes anywhere: the rate's placement stands."""
+    active = list(range(len(entries)))
+    while active:
+        total = sum(entries[i].budget_share for i in active)
+        found: list[int | None] = [None] * len(entries)
+        for i in active:
+            level = entries[i].budget_share / total * budget
+            rate = entries[i].error_share * (1.0 - target)
+            for index in range(rate_first[i], len(positions)):
+                n = positions[index]
+                if pool_agreement_reaches(n - math.floor(n * rate), n, pool_items[index], 1.0 - level, target):
+                    found[i] = index
+                    break
+        passing = [i for i in active if found[i] is not None]
+        if len(passing) == len(active):
+            return found
+        active = passing
+    return None
 
 
 def _entry_counts(
@@ -234,18 +278,15 @@ def calibrate(
     is unchanged. A class no validation item carries is not tested (the record cannot see it)."""
     ordered = sorted(scored, key=lambda item: -item[0])
     scores = [item[0] for item in ordered]
-    plan = search_plan(scores, target, confidence, entries=entries, points=points)
+    plan = search_plan(scores, target, confidence, pool=pool, entries=entries, points=points)
     correct_before = [0]
     for item in ordered:
         correct_before.append(correct_before[-1] + item[1])
     keeps_classes = _class_limit(ordered, plan.positions, max_class_miss_rate) if max_class_miss_rate < 1.0 else None
-    if pool is not None:
-        pool_above = dict(
-            zip(plan.positions, counts_at_least(pool, [scores[p - 1] for p in plan.positions]), strict=True)
-        )
+    pool_above = dict(zip(plan.positions, plan.pool_items, strict=True)) if plan.pool_items is not None else None
 
     def reaches(position: int, level: float) -> bool:
-        if pool is None:
+        if pool_above is None:
             return clopper_pearson_reaches(correct_before[position], position, 1.0 - level, target)
         return pool_agreement_reaches(correct_before[position], position, pool_above[position], 1.0 - level, target)
 

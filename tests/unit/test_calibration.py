@@ -14,10 +14,11 @@ from select_and_auto_label.logic import (
     passes,
     projected_record,
     record_has_stalled,
+    search_plan,
 )
 
 from labeling_common.certification import minimum_items
-from labeling_common.stats import clopper_pearson_reaches
+from labeling_common.stats import clopper_pearson_reaches, pool_agreement_reaches
 
 
 def synthetic(n, seed, accuracy_at):
@@ -403,6 +404,28 @@ def test_a_pool_of_a_few_thousand_items_or_fewer_asks_for_more_evidence(seed, po
     rate, own = calibrate(record, 0.95, 0.95), calibrate(record, 0.95, 0.95, pool=pool)
     assert rate.value is not None
     assert own.value is None or (own.value >= rate.value and own.items <= rate.items)
+
+
+def test_against_a_pool_the_plan_starts_each_chain_where_the_pool_test_can_first_pass():
+    """A flawless record of 96 items passes the rate's test at the flawless entry's share, but not the pool's
+    own share against 4 pool items for each record item above the threshold: placed by the rate, that chain
+    would fail by construction. The plan, which sees only scores, starts it where the pool test first passes."""
+    rng = random.Random(0)
+    scores = sorted((rng.random() for _ in range(2000)), reverse=True)
+    pool = [rng.random() for _ in range(8000)]
+    by_rate, by_pool = search_plan(scores, 0.95, 0.95), search_plan(scores, 0.95, 0.95, pool=pool)
+    assert by_rate.positions == by_pool.positions and by_rate.pool_items is None
+    assert sum(by_pool.weights) == pytest.approx(0.05) and sum(by_rate.weights) == pytest.approx(0.05)
+    assert by_pool.pool_items == tuple(counts_at_least(pool, [scores[p - 1] for p in by_pool.positions]))
+    first_rate = next(j for j, w in enumerate(by_rate.weights) if w > 0)
+    first_pool = next(j for j, w in enumerate(by_pool.weights) if w > 0)
+    assert by_rate.positions[first_rate] == minimum_items(0.95, 1 - 0.05 * 0.15) == 96
+    assert first_pool > first_rate
+    level, items = by_pool.weights[first_pool], by_pool.pool_items
+    position = by_pool.positions[first_pool]
+    assert pool_agreement_reaches(position, position, items[first_pool], 1 - level, 0.95)
+    before = by_pool.positions[first_pool - 1]
+    assert not pool_agreement_reaches(before, before, items[first_pool - 1], 1 - level, 0.95)
 
 
 def test_the_share_of_the_auto_labeled_items_themselves_falls_short_within_the_level():
