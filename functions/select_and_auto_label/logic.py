@@ -2,8 +2,9 @@
 the items humans label next.
 
 Calibration ("calibrated" method). The held-out validation items are human-labeled at random and were
-scored by the same model (out-of-fold in cross_fit mode), so for a threshold t the share of correct
-predictions among validation items scoring >= t estimates the accuracy of the items scoring >= t. Each round
+scored by the same model (out-of-fold in cross_fit mode), so for a threshold t the validation items scoring
+>= t and the pool items scoring >= t are a random split of the items there: the record's errors tell how many
+the pool's own items, the ones that would be auto-labeled, can hold (an exact finite-pool test). Each round
 certifies the whole auto-labeled set afresh: its pool is every item without a human label (earlier rounds'
 auto-labels included), and its certificate, if it covers at least as many items as the one in force,
 replaces it (pipeline.py). So the claim is always one test on one model's scores, never a sum over models
@@ -273,7 +274,8 @@ def calibrate(
 
     The per-class limit makes hypothesis j a union: "the accuracy is below target, or some class loses more than
     `max_class_miss_rate` of its items (by the labels people give) to auto-labels of another class". It is
-    rejected only when every part is, each by its own one-sided Clopper-Pearson test at the same level: an
+    rejected only when every part is, each by its own test at the same level (a class's share lost, a rate, by
+    the one-sided Clopper-Pearson test): an
     intersection-union test, valid at that level without a correction (Berger 1982), so the procedure above
     is unchanged. A class no validation item carries is not tested (the record cannot see it)."""
     ordered = sorted(scored, key=lambda item: -item[0])
