@@ -15,9 +15,10 @@ Searches: `shipped` (logic.calibrate as it is: entry points at 0, 40%, 60% and 7
 15/10/25/50% of the budget, 200 thresholds; from 2,930 calibration items a fifth entry, at 75%, takes a fifth of
 the budget; each threshold tested on the pool's own share of agreeing items, the pool being every item past the
 calibration share), `rate` (the same search testing the rate of items like the record's with Clopper-Pearson,
-as shipped until 2026-12-07: the figures measured before that date are this search's), `equal thirds` (the search it replaced: entry points at 0, 40% and 60% with a third of the budget
-each, 50 thresholds; it certified less in round 1 under label noise and left whole runs with nothing
-auto-labeled, see docs/efficiency.md), `single sequence` (the first search: one fixed sequence from the first
+as shipped until 2026-12-07: the figures measured before that date are this search's), `equal thirds` (the
+search it replaced: entry points at 0, 40% and 60% with a third of the budget each, 50 thresholds; it certified
+less in round 1 under label noise and left whole runs with nothing auto-labeled, see docs/efficiency.md),
+`single sequence` (the first search: one fixed sequence from the first
 count a flawless record can pass, stopped at its first failure).
 
 Yardsticks, not searches (each looks at what a valid search may not, so none could be shipped; they say how much
