@@ -144,7 +144,7 @@ class RoundSelection:
 
     @property
     def needs_weighing(self) -> bool:
-        """A fresh certificate competes with the one in force (`weigh` needs a pass over the pool)."""
+        """A fresh certificate competes with the one in force (`weigh`, on the pool scores of pass 1)."""
         return self.threshold.value is not None and self.certificate_round is not None and self.auto_in_force > 0
 
     def weigh(self) -> None:

@@ -81,16 +81,17 @@ def _labeler(capsys, *argv: str) -> str:
 def test_noisy_labels_are_stored_as_people_gave_them_and_measured_both_ways(deployment, tmp_path):
     """`--label-noise`: 3% of the pre-labels and of the workers' answers are wrong. The workflow must keep
     every human label as given (it cannot know the truth), and the measurement must tell agreement with
-    people (what the claim certifies) from accuracy against the truth. A 90% target, which 300 calibration
-    items with 3% wrong labels can certify (95% they cannot, on 1,500 items: people would label everything),
-    so that there are auto-labels to measure; two rounds are enough for that."""
+    people (what the claim certifies) from accuracy against the truth. An 80% target, which 300 calibration
+    items with 3% wrong labels can certify for the few hundred pool items they stand for (95% they cannot, nor
+    90%, on 1,500 items: people would label everything), so that there are auto-labels to measure; two rounds
+    are enough for that."""
     sample, run = run_workflow(
         deployment,
         tmp_path,
         "e2e-noise",
         1500,
         human_batch_size=300,
-        target_accuracy=0.9,
+        target_accuracy=0.8,
         max_rounds=2,
         seed=8,
         sample_seed=8,
@@ -106,12 +107,12 @@ def test_noisy_labels_are_stored_as_people_gave_them_and_measured_both_ways(depl
     answered = {line[KEY_FIELD] for line in human} - {line[KEY_FIELD] for line in sample.manifest if "category" in line}
     assert any(sample.given[key] != sample.truth[key] for key in answered)  # the workers' answers, not only pre-labels
     auto = [line for line in final if line.get("category-metadata", {}).get("human-annotated") == "no"]
-    assert auto, "a 90% target should certify auto-labels here"
+    assert auto, "an 80% target should certify auto-labels here"
     # measured both ways, each from the final manifest
     agree = sum(line["category"] == sample.given[line[KEY_FIELD]] for line in auto) / len(auto)
     right = sum(line["category"] == sample.truth[line[KEY_FIELD]] for line in auto) / len(auto)
     assert (summary["auto_label_agreement"], summary["auto_label_accuracy"]) == (round(agree, 5), round(right, 5))
-    assert summary["claimed_accuracy_lower_bound"] == 0.9
+    assert summary["claimed_accuracy_lower_bound"] == 0.8
 
 
 def test_ground_truth_backend_end_to_end(deployment, tmp_path):
