@@ -174,11 +174,24 @@ def run_chain(deployment: LocalDeployment, lines: int, seed: int) -> dict:
         "LabelAttributeName": "category",
         "LabelCategoryConfigS3Uri": labels_uri,
         "LabelingJobNamePrefix": "scale",
-        "ActiveLearningConfig": {"Seed": seed},
+        # the round's human batch: a tenth of the items (10k / 100k answers), the largest merge a run makes
+        "ActiveLearningConfig": {"Seed": seed, "HumanBatchSize": min(100_000, lines // 10)},
     }
     execution = {**EXECUTION, "name": f"bench-scale-{lines}", "arn": EXECUTION["arn"] + f"-{lines}"}
     config = chain.invoke("validate_input", {"request": request, "execution": execution})
     progress = chain.invoke("bootstrap_manifest", {"config": config, "execution": execution})
+    if progress["next"] == "human":  # the pre-labels hold more than the random bootstrap the search can use
+        raise RuntimeError(f"{lines:,} lines with 10% pre-labeled should need no bootstrap batch")
+    progress = chain.invoke("create_validation_set", {"config": config, "progress": progress})
+    training = chain.invoke("prepare_training", {"config": config, "progress": progress})
+    inference = chain.invoke("prepare_inference", {"config": config, "progress": progress, "training": training})
+    write_transform_output(inference, seed)
+    result = chain.invoke(
+        "select_and_auto_label", {"config": config, "progress": progress, "training": training, "inference": inference}
+    )
+    progress = chain.invoke(
+        "merge_labels(auto)", {"config": config, "progress": progress, "source": "auto", "round_result": result}
+    )
     batch = chain.invoke("prepare_human_batch", {"config": config, "progress": progress})
     write_answers(batch["batch_manifest_uri"], batch["answer_uri"], batch["job_name"])
     answer = {"JobName": batch["job_name"], "LabeledManifestS3Uri": batch["answer_uri"]}
@@ -191,16 +204,6 @@ def run_chain(deployment: LocalDeployment, lines: int, seed: int) -> dict:
             "batch": batch,
             "labeling": {"callback_answer": answer},
         },
-    )
-    progress = chain.invoke("create_validation_set", {"config": config, "progress": progress})
-    training = chain.invoke("prepare_training", {"config": config, "progress": progress})
-    inference = chain.invoke("prepare_inference", {"config": config, "progress": progress, "training": training})
-    write_transform_output(inference, seed)
-    result = chain.invoke(
-        "select_and_auto_label", {"config": config, "progress": progress, "training": training, "inference": inference}
-    )
-    progress = chain.invoke(
-        "merge_labels(auto)", {"config": config, "progress": progress, "source": "auto", "round_result": result}
     )
     progress = {**progress, "next": "export", "stop_reason": "max_rounds"}
     chain.invoke("export_final", {"config": config, "progress": progress, "execution": execution})
