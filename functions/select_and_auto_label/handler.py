@@ -50,21 +50,20 @@ def lambda_handler(event: dict, context: object) -> dict:
         records = s3io.iter_records(state["working_manifest_uri"])
         return {r[RECORD_ID_KEY]: text_of(r, s3io.read_text) for r in records if r[RECORD_ID_KEY] in wanted}
 
-    chosen = selection.selection(texts_of)
-    s3io.write_lines(uris["selection"], chosen, encryption)
+    selected = s3io.write_lines(uris["selection"], selection.selection(texts_of), encryption)
     calibration = selection.calibration()
     s3io.write_lines(uris["calibration"], calibration, encryption)
-    record = selection.summary(len(chosen), calibration)
+    record = selection.summary(selected, calibration)
     s3io.write_json(uris["summary"], record, encryption=encryption)
 
     metrics.add_metric(name="AutoLabeled", unit="Count", value=record["auto_labeled"])
-    metrics.add_metric(name="SelectedForHumans", unit="Count", value=len(chosen))
+    metrics.add_metric(name="SelectedForHumans", unit="Count", value=selected)
     logger.info(
         "round selected",
         round=training["round"],
         threshold=selection.threshold.value,
         certificate_round=selection.certificate_after,
-        selected=len(chosen),
+        selected=selected,
         calibration_batch=selection.buys_calibration,
     )
     return selection.result(record, uris)

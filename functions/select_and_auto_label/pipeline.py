@@ -19,7 +19,7 @@ the transform output through it twice and writes what it returns.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -233,18 +233,23 @@ class RoundSelection:
             self.in_force_after, self.projected_covered, self.random_picks.k, self.pool_count, stalled, short
         )
 
-    def selection(self, texts_of: Callable[[set[int]], dict[int, str]]) -> list[dict]:
+    def selection(self, texts_of: Callable[[set[int]], dict[int, str]]) -> Iterator[dict]:
         """The next human batch, in the order it is to be labeled: lines of the round's selection file
-        (record id, the strategy's priority, and whether the item joins the calibration set)."""
+        (record id, the strategy's priority, and whether the item joins the calibration set), one at a time,
+        since a batch may hold 100,000 items."""
         picks = [record_id for record_id, _ in self.random_picks.best_first()] if self.buys_calibration else []
         chosen = self.candidates.best_first()
         if self.query.choose is not None and len(picks) < self.batch_size:
             chosen = self.query.choose(chosen, texts_of({rid for rid, _ in chosen}), self.batch_size)
-        taken = set(picks)
-        chosen = [(rid, value) for rid, value in chosen if rid not in taken][: self.batch_size - len(picks)]
-        return [{RECORD_ID_KEY: rid, "priority": None, "calibration": True} for rid in picks] + [
-            {RECORD_ID_KEY: rid, "priority": value, "calibration": False} for rid, value in chosen
-        ]
+        for record_id in picks:
+            yield {RECORD_ID_KEY: record_id, "priority": None, "calibration": True}
+        taken, room = set(picks), self.batch_size - len(picks)
+        for record_id, value in chosen:
+            if room <= 0:
+                break
+            if record_id not in taken:
+                room -= 1
+                yield {RECORD_ID_KEY: record_id, "priority": value, "calibration": False}
 
     def calibration(self) -> list[dict]:
         method = self.config["auto_label_method"]

@@ -59,7 +59,7 @@ def test_a_round_auto_labels_above_its_threshold_and_selects_the_least_certain_o
     selection.split_pool(predictions, written.append)
     assert written and all(line["category-metadata"]["human-annotated"] == "no" for line in written)
     assert {line["al:record-id"] for line in written}.isdisjoint(validation)
-    chosen = selection.selection(lambda wanted: pytest.fail("margin reads no texts"))
+    chosen = list(selection.selection(lambda wanted: pytest.fail("margin reads no texts")))
     chosen_ids, written_ids = [line["al:record-id"] for line in chosen], [line["al:record-id"] for line in written]
     assert len(chosen) == 20 and set(chosen_ids).isdisjoint(written_ids)
     assert not any(line["calibration"] for line in chosen)  # the record certifies with room: none bought
@@ -192,7 +192,7 @@ def test_a_record_that_wrong_labels_block_buys_a_random_calibration_batch():
     written = []
     selection.split_pool(predictions, written.append)
     assert written == [] and selection.buys_calibration
-    chosen = selection.selection(lambda wanted: {})
+    chosen = list(selection.selection(lambda wanted: {}))
     assert len(chosen) == 500 and all(line["calibration"] and line["priority"] is None for line in chosen)
     picked = [line["al:record-id"] for line in chosen]
     assert set(picked).isdisjoint(validation) and len(set(picked)) == 500
