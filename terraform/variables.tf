@@ -159,7 +159,7 @@ variable "lambda_package_dir" {
 }
 
 variable "function_overrides" {
-  description = "Per-function memory (MB) and timeout (s) overrides, keyed by function directory name, e.g. { merge_labels = { memory_size = 1024 } }. Defaults: 512 MB / 900 s for the manifest-streaming functions, 256 MB / 60 s for the others."
+  description = "Per-function memory (MB) and timeout (s) overrides, keyed by function directory name, e.g. { select_and_auto_label = { memory_size = 2048 } }. Defaults: 1024 MB / 900 s for the manifest-streaming functions (sized for CPU, see docs/operations.md), 256 MB / 60 s for the others."
   type = map(object({
     memory_size = optional(number)
     timeout     = optional(number)
@@ -536,7 +536,7 @@ variable "confidence_level" {
 }
 
 variable "bootstrap_fraction" {
-  description = "Largest share of all items labeled by humans (random picks) before the first model is trained (0 < x <= 1); the bootstrap stops sooner, at what the threshold search can use (1,370 labels at a 95% target and confidence)."
+  description = "Largest share of all items labeled by humans (random picks) before the first model is trained (0 < x <= 1); the bootstrap stops sooner, at what the threshold search can use (at a 95% target and confidence 1,597 labels of 10,000 items, 1,370 of a million)."
   type        = number
   default     = 0.2
 

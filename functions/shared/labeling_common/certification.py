@@ -14,7 +14,7 @@ import functools
 import math
 from dataclasses import dataclass
 
-from .stats import clopper_pearson_reaches
+from .stats import clopper_pearson_reaches, pool_agreement_reaches
 
 
 @dataclass(frozen=True)
@@ -114,15 +114,48 @@ SURE_SHARE = 0.5
 """Share of a random record assumed to lie above a useful threshold: the surer half (as for the fifth entry)."""
 
 
-def bootstrap_items(target: float, confidence: float, entries: tuple[EntryPoint, ...] = ENTRY_POINTS) -> int:
+def bootstrap_items(
+    target: float, confidence: float, total: int | None = None, entries: tuple[EntryPoint, ...] = ENTRY_POINTS
+) -> int:
     """Random labels the bootstrap buys at most: a record whose surer half reaches the count where the
-    search's last general chain starts (1,370 items for a 95% target at 95% confidence, where that chain,
-    for records with 3.5% wrong, starts at 685). A shorter record leaves the chains no room to pass; a
-    longer one is bought only as random calibration batches, when a longer record is expected to certify
-    more than its labels take from the auto-labels — which a bootstrap, bought before any model, cannot
-    know. It does not grow with the dataset: 20% of a million items would be 200,000 labels."""
+    search's last general chain starts. A shorter record leaves the chains no room to pass; a longer one is
+    bought only as random calibration batches, when a longer record is expected to certify more than its
+    labels take from the auto-labels — which a bootstrap, bought before any model, cannot know. It does not
+    grow with the dataset: 20% of a million items would be 200,000 labels.
+
+    Without `total`, the counts are the rate's (Clopper-Pearson): 1,370 items for a 95% target at 95%
+    confidence, where the chain for records with 3.5% wrong starts at 685. With `total` (the dataset's items),
+    they are the finite-pool test's, which the search runs against the pool items above a threshold, here
+    the surer half of the `total` - b items the bootstrap leaves: every general chain must pass within the
+    surer half of the record against that pool (1,700 at 10,000 items, 1,480 at 40,000, the rate's count
+    as the pool grows). Where no record short of every item lets them (a few thousand items), the rate's count
+    stands; BootstrapFraction caps a small dataset's bootstrap anyway."""
     general = [entry for entry in entries if entry.within >= 1.0]
-    return math.ceil(max(chain_starts(target, confidence, general)) / SURE_SHARE)
+    rate_items = math.ceil(max(chain_starts(target, confidence, general)) / SURE_SHARE)
+    if total is None:
+        return rate_items
+    weights = sum(entry.budget_share for entry in general)
+    budget = 1.0 - confidence
+
+    def chains_start_within(items: int) -> bool:
+        record, pool = math.ceil(SURE_SHARE * items), math.floor(SURE_SHARE * (total - items))
+        return all(
+            pool_agreement_reaches(
+                record - math.floor(record * entry.error_share * (1.0 - target)),
+                record,
+                pool,
+                1.0 - entry.budget_share / weights * budget,
+                target,
+            )
+            for entry in general
+        )
+
+    # The first count, scanned upward (the errors a record holds at a share step by whole items, so passing is
+    # not monotone in the count); a record of more than half the items would leave too small a pool to weigh.
+    for items in range(rate_items, total // 2 + 1):
+        if chains_start_within(items):
+            return items
+    return rate_items
 
 
 def long_record_items(target: float, confidence: float, entries: tuple[EntryPoint, ...] = ENTRY_POINTS) -> int:
