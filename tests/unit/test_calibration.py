@@ -192,42 +192,6 @@ def test_the_bootstrap_is_the_record_whose_surer_half_holds_every_general_chain_
     assert bootstrap_items(0.95, 0.99) > bootstrap_items(0.95, 0.95)  # a smaller budget needs longer records
 
 
-@pytest.mark.parametrize("total", [10_000, 40_000])
-def test_against_a_pool_a_few_times_the_record_the_bootstrap_is_where_the_pool_test_starts_every_chain(total):
-    """The search tests the share of the pool items above a threshold (the finite-pool test), which asks for a
-    longer record than the rate's when that pool is only a few times the record: the bootstrap is the first
-    count whose surer half starts every general chain against the surer half of the items it leaves (1,597
-    at 10,000 items, where the rate's 1,370 falls short), the rate's count where the pool dwarfs the record,
-    and the rate's count too where no record within half the items would start them (BootstrapFraction caps
-    a dataset that small)."""
-    import math
-
-    from labeling_common.certification import ENTRY_POINTS, SURE_SHARE, bootstrap_items
-
-    general = [e for e in ENTRY_POINTS if e.within >= 1.0]
-    weights = sum(e.budget_share for e in general)
-
-    def every_chain_starts(items):
-        record, pool = math.ceil(SURE_SHARE * items), math.floor(SURE_SHARE * (total - items))
-        return all(
-            pool_agreement_reaches(
-                record - math.floor(record * e.error_share * 0.05),
-                record,
-                pool,
-                1 - e.budget_share / weights * 0.05,
-                0.95,
-            )
-            for e in general
-        )
-
-    size = bootstrap_items(0.95, 0.95, total)
-    assert every_chain_starts(size) and not any(every_chain_starts(n) for n in range(1370, size))
-    assert size > bootstrap_items(0.95, 0.95) == 1370
-    assert bootstrap_items(0.95, 0.95, 10_000) > bootstrap_items(0.95, 0.95, 40_000) > 1370
-    assert bootstrap_items(0.95, 0.95, 10_000_000) == bootstrap_items(0.95, 0.95, 1_000_000) == 1370
-    assert bootstrap_items(0.95, 0.95, 5_000) == 1370  # no record of up to 2,500 items starts them all
-
-
 def test_a_long_record_whose_surest_few_hundred_are_unlucky_still_certifies():
     """4,500 items, right 97.5% of the time above the median score (2.5% wrong labels), with 24 wrong among the
     surest 685 (3.5%): every chain that starts within them fails, as on the binary set at 2% noise (seed 3,

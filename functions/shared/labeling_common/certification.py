@@ -14,7 +14,7 @@ import functools
 import math
 from dataclasses import dataclass
 
-from .stats import clopper_pearson_reaches, pool_agreement_reaches
+from .stats import clopper_pearson_reaches
 
 
 @dataclass(frozen=True)
@@ -114,52 +114,21 @@ SURE_SHARE = 0.5
 """Share of a random record assumed to lie above a useful threshold: the surer half (as for the fifth entry)."""
 
 
-@functools.lru_cache(maxsize=64)  # the loop's rules ask at every step of a run, with the same arguments
-def bootstrap_items(
-    target: float, confidence: float, total: int | None = None, entries: tuple[EntryPoint, ...] = ENTRY_POINTS
-) -> int:
+def bootstrap_items(target: float, confidence: float, entries: tuple[EntryPoint, ...] = ENTRY_POINTS) -> int:
     """Random labels the bootstrap buys at most: a record whose surer half reaches the count where the
-    search's last general chain starts. A shorter record leaves the chains no room to pass; a longer one is
-    bought only as random calibration batches, when a longer record is expected to certify more than its
-    labels take from the auto-labels — which a bootstrap, bought before any model, cannot know. It does not
-    grow with the dataset: 20% of a million items would be 200,000 labels.
+    search's last general chain starts (1,370 items for a 95% target at 95% confidence, where that chain,
+    for records with 3.5% wrong, starts at 685). A shorter record leaves the chains no room to pass; a
+    longer one is bought only as random calibration batches, when a round shows a longer record would
+    certify more than its labels take from the auto-labels — which a bootstrap, bought before any model,
+    cannot know. It does not grow with the dataset: 20% of a million items would be 200,000 labels.
 
-    Without `total`, the counts are the rate's (Clopper-Pearson): 1,370 items for a 95% target at 95%
-    confidence, where the chain for records with 3.5% wrong starts at 685. With `total` (the dataset's items),
-    they are the finite-pool test's, which the search runs against the pool items above a threshold, here
-    the surer half of the `total` - b items the bootstrap leaves: every general chain must pass within the
-    surer half of the record against that pool (1,597 at 10,000 items, 1,425 at 40,000, the rate's count
-    as the pool grows). Where no record within half the items lets them (a few thousand items), the rate's
-    count stands; BootstrapFraction caps a small dataset's bootstrap anyway."""
+    The rate's counts, not the finite-pool test's the search runs: sized by that test (the first record whose
+    surer half starts every chain against the surer half of the items it leaves: 1,597 of 10,000 items), the
+    bootstrap cost 2 points on every seed of a binary set, which certifies most of its pool in round 1 from the
+    shorter record, and left the four-class sample's mean where it was (docs/efficiency.md, "No labels in the
+    input"); where round 1's record proves short, the calibration batches top it up."""
     general = [entry for entry in entries if entry.within >= 1.0]
-    rate_items = math.ceil(max(chain_starts(target, confidence, general)) / SURE_SHARE)
-    if total is None:
-        return rate_items
-    weights = sum(entry.budget_share for entry in general)
-    budget = 1.0 - confidence
-
-    def chains_start_within(items: int) -> bool:
-        record, pool = math.ceil(SURE_SHARE * items), math.floor(SURE_SHARE * (total - items))
-        return all(
-            pool_agreement_reaches(
-                record - math.floor(record * entry.error_share * (1.0 - target)),
-                record,
-                pool,
-                1.0 - entry.budget_share / weights * budget,
-                target,
-            )
-            for entry in general
-        )
-
-    # The first count, scanned upward (the errors a record holds at a share step by whole items, so passing is
-    # not monotone in the count), in steps of a thousandth of the rate's count and then item by item within the
-    # step that passed: exact up to 1,000 labels, and a few hundred tests even for a 99.99% target. A record
-    # of more than half the items would leave too small a pool to weigh.
-    step = max(1, rate_items // 1000)
-    for items in range(rate_items, total // 2 + 1, step):
-        if chains_start_within(items):
-            return next(n for n in range(max(rate_items, items - step + 1), items + 1) if chains_start_within(n))
-    return rate_items
+    return math.ceil(max(chain_starts(target, confidence, general)) / SURE_SHARE)
 
 
 def long_record_items(target: float, confidence: float, entries: tuple[EntryPoint, ...] = ENTRY_POINTS) -> int:

@@ -32,7 +32,7 @@ def bootstrap_target(config: dict, counts: dict) -> int:
     """Human labels wanted before the first round: BootstrapFraction of all items, but never more than the
     threshold search can use (`certification.bootstrap_items`); calibration batches buy more if they pay."""
     share = math.ceil(config["bootstrap_fraction"] * counts["total"])
-    return min(share, bootstrap_items(config["target_accuracy"], config["confidence_level"], counts["total"]))
+    return min(share, bootstrap_items(config["target_accuracy"], config["confidence_level"]))
 
 
 def decide(
