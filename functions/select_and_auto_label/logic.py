@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from labeling_common import schemas
-from labeling_common.certification import ENTRY_POINTS, EntryPoint, chain_starts
+from labeling_common.certification import ENTRY_POINTS, EntryPoint, chain_starts, entry_levels
 from labeling_common.errors import InvalidInferenceOutput
 from labeling_common.labels import LabelCategories
 from labeling_common.manifest import RECORD_ID_KEY
@@ -152,9 +152,8 @@ def search_plan(
         first = _pool_entry_indices(usable, first, positions, pool_items, target, budget) or first
     weights = [0.0] * len(positions)
     placed = [(entry, index) for entry, index in zip(usable, first, strict=True) if index is not None]
-    total = sum(entry.budget_share for entry, _ in placed)
-    for entry, index in placed:
-        weights[index] += entry.budget_share / total * budget
+    for (_, index), level in zip(placed, entry_levels([entry for entry, _ in placed], budget), strict=True):
+        weights[index] += level
     return SearchPlan(tuple(positions), tuple(weights), pool_items)
 
 
@@ -172,11 +171,9 @@ def _pool_entry_indices(
     found again). None when no entry passes anywhere: the rate's placement stands."""
     active = list(range(len(entries)))
     while active:
-        total = sum(entries[i].budget_share for i in active)
         found: list[int | None] = [None] * len(entries)
-        for i in active:
-            level = entries[i].budget_share / total * budget
-            rate = entries[i].error_share * (1.0 - target)
+        for i, level in zip(active, entry_levels([entries[i] for i in active], budget), strict=True):
+            rate = entries[i].error_rate(target)
             for index in range(rate_first[i], len(positions)):
                 n = positions[index]
                 if pool_agreement_reaches(n - math.floor(n * rate), n, pool_items[index], 1.0 - level, target):

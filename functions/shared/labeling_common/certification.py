@@ -30,6 +30,17 @@ class EntryPoint:
     budget_share: float
     within: float = 1.0
 
+    def error_rate(self, target: float) -> float:
+        """The observed error rate the chain is placed for: its share of the tolerated error rate 1 - target."""
+        return self.error_share * (1.0 - target)
+
+
+def entry_levels(entries: tuple[EntryPoint, ...] | list[EntryPoint], budget: float) -> list[float]:
+    """Each entry's significance level when `entries` alone share the error budget (1 - confidence) by their
+    weights: the one place the weights become levels, for the search's plan and for where its chains start."""
+    total = sum(entry.budget_share for entry in entries)
+    return [entry.budget_share / total * budget for entry in entries]
+
 
 # Shares of the budget, by what each chain is for. Most goes where records with 60% and 70% of the tolerated
 # errors wrong (3% and 3.5% for a 95% target: the 1-3% wrong labels real data has, plus the model's own few)
@@ -102,11 +113,10 @@ def chain_starts(
     """Where each entry's chain starts when `entries` alone share the budget 1 - `confidence` by their weights:
     the fewest items on which a record with the entry's share of the tolerated errors certifies `target` at
     the entry's share of the budget (limit + 1 where more than `limit` would be needed)."""
-    total = sum(entry.budget_share for entry in entries)
-    budget = 1.0 - confidence
+    levels = entry_levels(entries, 1.0 - confidence)
     return [
-        items_to_certify(target, entry.budget_share / total * budget, entry.error_share * (1.0 - target), limit)
-        for entry in entries
+        items_to_certify(target, level, entry.error_rate(target), limit)
+        for entry, level in zip(entries, levels, strict=True)
     ]
 
 
