@@ -536,7 +536,7 @@ variable "confidence_level" {
 }
 
 variable "bootstrap_fraction" {
-  description = "Largest share of all items labeled by humans (random picks) before the first model is trained (0 < x <= 1); the bootstrap stops sooner, at what the threshold search can use (at a 95% target and confidence 1,597 labels of 10,000 items, 1,370 of a million)."
+  description = "Largest share of all items labeled by humans (random picks) before the first model is trained (0 < x <= 1); the bootstrap stops sooner, at what the threshold search can use (1,370 labels at a 95% target and confidence)."
   type        = number
   default     = 0.2
 
