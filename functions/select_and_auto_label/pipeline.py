@@ -238,9 +238,10 @@ class RoundSelection:
         (record id, the strategy's priority, and whether the item joins the calibration set), one at a time,
         since a batch may hold 100,000 items."""
         picks = [record_id for record_id, _ in self.random_picks.best_first()] if self.buys_calibration else []
-        chosen = self.candidates.best_first()
+        chosen: Iterable[tuple[int, float]] = self.candidates.best_first()
         if self.query.choose is not None and len(picks) < self.batch_size:
-            chosen = self.query.choose(chosen, texts_of({rid for rid, _ in chosen}), self.batch_size)
+            candidates = list(chosen)
+            chosen = self.query.choose(candidates, texts_of({rid for rid, _ in candidates}), self.batch_size)
         for record_id in picks:
             yield {RECORD_ID_KEY: record_id, "priority": None, "calibration": True}
         taken, room = set(picks), self.batch_size - len(picks)
