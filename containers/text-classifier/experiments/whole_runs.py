@@ -45,6 +45,18 @@ Variants of the calibration record:
   again, instead of people labeling them all: whether a model that has seen the hardest items certifies the rest.
   Measured, not built (docs/efficiency.md, the table of levers).
 
+- `review`: a second opinion on disagreements. Each round, the calibration items among the record's surest
+  `--review-share` (by that round's out-of-fold margin) whose given label differs from the model's are answered by
+  more people, blind to the model and to the first answer (independent answers with the same `--noise`), once per
+  item: a second, and a third only where the second differs from the first; the reviewed label is the majority
+  (all three different: the first). The answers come with the round's human batch, so the next round's
+  certificate reads them (`--review-at-once`: this round's). The claim becomes
+  agreement with the reviewed label: an item agrees when its first answer agrees with the auto-label, or when the
+  majority of three does. For the record that is conservative whatever is reviewed (an unreviewed item counts
+  its first answer only, which agrees no more often), so the shipped test stays valid; the pool's agreement is
+  measured the same way, with two simulated answers more for each auto-labeled item. Every review answer counts
+  as a human label; reviewed labels train the later models.
+
 `--trace N` prints, each round, how many of the calibration record's surest N items (by that round's out-of-fold
 margin) carry a wrong label and how many the model itself gets wrong against the truth: whether the record's wrong
 labels or the model hold a certificate back; then how many record items and pool items the round's threshold keeps
@@ -142,6 +154,11 @@ def stratified_order(texts, order: list[int], n: int) -> list[int]:
     return chosen + [item for item in order if item not in picked]
 
 
+def majority(first: int, second: int, third: int) -> int:
+    """The reviewed label: the majority of three answers, or the first where all three differ."""
+    return second if second == third else first
+
+
 def run(
     texts,
     given,
@@ -155,8 +172,22 @@ def run(
     extend_confidence=CONFIDENCE,
     max_rounds=30,
     trace=0,
+    noise=0.0,
+    review_share=0.7,
+    review_lag=True,
 ):
     size = len(texts)
+    # two more independent answers per item, used only where a review asks for them (the `review` variant)
+    answers = random.Random(f"review-{seed}")
+
+    def answer(item: int) -> int:
+        if answers.random() < noise:
+            return answers.choice([c for c in range(classes) if c != truth[item]])
+        return int(truth[item])
+
+    second_opinions = [(answer(i), answer(i)) for i in range(size)] if variant == "review" else []
+    reviewed: dict[int, int] = {}  # calibration item -> its reviewed label
+    review_labels = 0  # answers the reviews took
     order = list(range(size))
     random.Random(f"bootstrap-{seed}").shuffle(order)
     if variant == "stratified":
@@ -177,13 +208,24 @@ def run(
     while rounds < max_rounds and len(human) + len(auto) < size:
         rounds += 1
         labeled = sorted(human)
-        examples = [Example(texts[i], int(given[i]), fold.get(i)) for i in labeled]
+        examples = [Example(texts[i], int(reviewed.get(i, given[i])), fold.get(i)) for i in labeled]
         bundle = train_bundle(examples, parse({}), classes)
         cal = sorted(calibration)
         cal_prob = bundle.predict_proba([texts[i] for i in cal], [fold[i] for i in cal])
         cal_margin = dict(zip(cal, margins(cal_prob).tolist(), strict=True))
         cal_label = dict(zip(cal, cal_prob.argmax(1).tolist(), strict=True))
         cal_correct = {i: cal_label[i] == given[i] for i in cal}
+        if variant == "review":
+            surest = sorted(record, key=lambda i: -cal_margin[i])[: math.ceil(review_share * len(record))]
+            asked = [i for i in surest if not cal_correct[i] and i not in reviewed]
+            if review_lag:  # asked with this round's human batch: the next round's certificate reads them
+                cal_correct = {i: cal_correct[i] or reviewed.get(i) == cal_label[i] for i in cal}
+            for i in asked:
+                reviewed[i] = majority(int(given[i]), *second_opinions[i])
+                # the third answer only where the second differs from the first
+                review_labels += 1 + (second_opinions[i][0] != given[i])
+            if not review_lag:
+                cal_correct = {i: cal_correct[i] or reviewed.get(i) == cal_label[i] for i in cal}
         pool = [i for i in range(size) if i not in human]
         pool_prob = bundle.predict_proba([texts[i] for i in pool])
         pool_margin = margins(pool_prob)
@@ -260,8 +302,13 @@ def run(
             record.difference_update(ranked[: round(share * len(ranked))])
     auto_items = list(auto)
     accuracy = float(np.mean([auto[i] == truth[i] for i in auto_items])) if auto_items else None
-    agreement = float(np.mean([auto[i] == given[i] for i in auto_items])) if auto_items else None
-    return len(human) / size, accuracy, bound, rounds, extensions, agreement
+    if variant == "review":  # agreement with the reviewed label, as the claim now reads
+        agrees = [auto[i] == given[i] or auto[i] == majority(int(given[i]), *second_opinions[i]) for i in auto_items]
+    else:
+        agrees = [auto[i] == given[i] for i in auto_items]
+    agreement = float(np.mean(agrees)) if auto_items else None
+    extra = len(reviewed) if variant == "review" else extensions  # items reviewed, or rounds that extended
+    return (len(human) + review_labels) / size, accuracy, bound, rounds, extra, agreement
 
 
 def main() -> int:
@@ -272,7 +319,7 @@ def main() -> int:
     parser.add_argument("--noise", type=float, default=0.0)
     parser.add_argument("--bootstrap", type=float, default=0.2)
     parser.add_argument("--batch", type=int, default=500)
-    variants = "all, mirrored, extend, difference, combined, stratified, endgame"
+    variants = "all, mirrored, extend, difference, combined, stratified, endgame, review"
     parser.add_argument("--variants", nargs="+", default=["all", "mirrored"], help=variants)
     parser.add_argument("--extend-confidence", type=float, default=CONFIDENCE, help="the `extend` variant's level")
     parser.add_argument(
@@ -281,6 +328,12 @@ def main() -> int:
         default=0,
         metavar="N",
         help="print, each round, the wrong labels and model errors among the record's surest N",
+    )
+    parser.add_argument("--review-share", type=float, default=0.7, help="the `review` variant's share of the record")
+    parser.add_argument(
+        "--review-at-once",
+        action="store_true",
+        help="reviews answered within the round that asks for them (default: with its human batch, for the next)",
     )
     args = parser.parse_args()
     dataset = Dataset.bundled()
@@ -301,13 +354,16 @@ def main() -> int:
                 variant=variant,
                 extend_confidence=args.extend_confidence,
                 trace=args.trace,
+                noise=args.noise,
+                review_share=args.review_share,
+                review_lag=not args.review_at_once,
             )
             results[variant].append(outcome)
             human, accuracy, bound, rounds, extensions, agreement = outcome
             print(
                 f"seed {seed} {variant:9s} human {human:6.1%} accuracy {accuracy or 0:7.2%} "
                 f"agreement {agreement or 0:7.2%} claimed {bound or 0:7.2%} rounds {rounds:2d} "
-                f"extensions {extensions}",
+                f"{'reviewed' if variant == 'review' else 'extensions'} {extensions}",
                 flush=True,
             )
     for variant, outcomes in results.items():
