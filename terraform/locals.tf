@@ -160,7 +160,7 @@ locals {
 
   # Sized from `make bench-scale` (docs/operations.md "Scale"): at 1,000,000 lines every function's process peaks below
   # 90 MB, flat from 100,000 lines (ratio 1.05), but SelectAndAutoLabel, which grows with the human batch it chooses
-  # (107 MB at a batch of 100,000, the largest), so memory never decides the size. CPU does: Lambda gives CPU
+  # (104 MB at a batch of 100,000, the largest), so memory never decides the size. CPU does: Lambda gives CPU
   # in proportion to memory (one vCPU at 1,769 MB), and the slowest step (SelectAndAutoLabel, 131 s of one
   # core at 1M lines) would need ~900 s at 256 MB. At 1,024 MB it needs ~225 s, for the same GB-seconds.
   function_sizes = {
