@@ -524,11 +524,8 @@ class TopK:
     def __init__(self, k: int):
         self.k = k
         self._heap: list[tuple[float, int]] = []
-        self._sorted = False
 
     def offer(self, value: float, record_id: int) -> None:
-        if self._sorted:
-            raise RuntimeError("TopK.best_first has sorted the heap: nothing may be offered after it")
         if self.k <= 0:
             return
         item = (value, -record_id)  # ties: lower record id first
@@ -538,8 +535,7 @@ class TopK:
             heapq.heapreplace(self._heap, item)
 
     def best_first(self) -> Iterator[tuple[int, float]]:
-        """(record id, value), highest value first. Sorts the heap in place rather than copying it (a batch may
-        hold 100,000 items), so the stream is over: nothing may be offered after."""
-        self._heap.sort(reverse=True)
-        self._sorted = True
-        return ((-negated_id, value) for value, negated_id in self._heap)
+        """(record id, value), highest value first, read backwards from the heap sorted in place rather than
+        copied (a batch may hold 100,000 items). A list sorted ascending is still a heap, so offers may go on."""
+        self._heap.sort()
+        return ((-negated_id, value) for value, negated_id in reversed(self._heap))

@@ -186,7 +186,8 @@ def run(
         return int(truth[item])
 
     second_opinions = [(answer(i), answer(i)) for i in range(size)] if variant == "review" else []
-    reviewed: dict[int, int] = {}  # calibration item -> its reviewed label
+    review_label = [majority(int(given[i]), *second_opinions[i]) for i in range(len(second_opinions))]
+    reviewed: dict[int, int] = {}  # calibration item -> its reviewed label, once its answers are in
     review_labels = 0  # answers the reviews took
     order = list(range(size))
     random.Random(f"bootstrap-{seed}").shuffle(order)
@@ -217,15 +218,13 @@ def run(
         cal_correct = {i: cal_label[i] == given[i] for i in cal}
         if variant == "review":
             surest = sorted(record, key=lambda i: -cal_margin[i])[: math.ceil(review_share * len(record))]
-            asked = [i for i in surest if not cal_correct[i] and i not in reviewed]
-            if review_lag:  # asked with this round's human batch: the next round's certificate reads them
-                cal_correct = {i: cal_correct[i] or reviewed.get(i) == cal_label[i] for i in cal}
-            for i in asked:
-                reviewed[i] = majority(int(given[i]), *second_opinions[i])
-                # the third answer only where the second differs from the first
-                review_labels += 1 + (second_opinions[i][0] != given[i])
-            if not review_lag:
-                cal_correct = {i: cal_correct[i] or reviewed.get(i) == cal_label[i] for i in cal}
+            asked = {i: review_label[i] for i in surest if not cal_correct[i] and i not in reviewed}
+            # the third answer only where the second differs from the first
+            review_labels += sum(1 + (second_opinions[i][0] != given[i]) for i in asked)
+            # lagged: asked with this round's human batch, so only the next round's certificate reads them
+            known = reviewed if review_lag else {**reviewed, **asked}
+            cal_correct = {i: cal_correct[i] or known.get(i) == cal_label[i] for i in cal}
+            reviewed.update(asked)
         pool = [i for i in range(size) if i not in human]
         pool_prob = bundle.predict_proba([texts[i] for i in pool])
         pool_margin = margins(pool_prob)
@@ -303,7 +302,7 @@ def run(
     auto_items = list(auto)
     accuracy = float(np.mean([auto[i] == truth[i] for i in auto_items])) if auto_items else None
     if variant == "review":  # agreement with the reviewed label, as the claim now reads
-        agrees = [auto[i] == given[i] or auto[i] == majority(int(given[i]), *second_opinions[i]) for i in auto_items]
+        agrees = [auto[i] in (given[i], review_label[i]) for i in auto_items]
     else:
         agrees = [auto[i] == given[i] for i in auto_items]
     agreement = float(np.mean(agrees)) if auto_items else None
